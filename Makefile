@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dm-log-rs: user entry points. The kernel build itself reads ./Kbuild.
+#
+#   make              build dm-log-rs.ko (builds the test kernel first if needed)
+#   make check        host tests + module build + QEMU kselftests, both logs
+#   make demo         boot a VM and show a core-log mirror working
+#   make kernel       install the toolchain and build/reuse the test kernel
+#   make print-kdir   print the test kernel's build tree
+#   make KDIR=/path   build against your own Rust-enabled kernel tree
+#   make modules_install [INSTALL_MOD_PATH=...]   install into updates/ + depmod
+#   make clippy | fmt-check | host-test | selftest | clean
+
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KRUSTC ?= /usr/bin/rustc
+BINDGEN ?= $(shell . $(ROOT)/scripts/common.sh; find_bindgen)
+
+ifeq ($(origin KDIR),undefined)
+KDIR_DEP := kernel
+KDIR = $(shell $(ROOT)/scripts/kernel.sh --print)
+else
+KDIR_DEP :=
+endif
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
+
+.PHONY: all module kernel setup print-kdir check demo host-test selftest test-modules \
+	clippy fmt fmt-check modules_install clean
+
+all: module
+
+setup:
+	@$(ROOT)/scripts/setup.sh
+
+kernel: setup
+	@$(ROOT)/scripts/kernel.sh >/dev/null
+
+print-kdir:
+	@echo $(KDIR)
+
+module: $(KDIR_DEP)
+	+$(KMAKE) modules
+
+# Kernel modules used only by the kselftests (tests/modules).
+test-modules: $(KDIR_DEP)
+	+$(MAKE) -C $(KDIR) M=$(ROOT)/tests/modules LLVM=1 RUSTC=$(KRUSTC) modules
+
+clippy: $(KDIR_DEP)
+	+$(KMAKE) CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver modules
+
+fmt:
+	rustfmt --edition 2021 $(ROOT)/src/dm_log_rs.rs
+	cd $(ROOT)/tests/engine && cargo fmt
+
+fmt-check:
+	rustfmt --edition 2021 --check $(ROOT)/src/dm_log_rs.rs
+	cd $(ROOT)/tests/engine && cargo fmt --check
+
+host-test:
+	cd $(ROOT)/tests/engine && cargo test --quiet
+
+selftest: module test-modules
+	@$(ROOT)/scripts/vm-test.sh rs && $(ROOT)/scripts/vm-test.sh c
+
+check: setup
+	@$(ROOT)/scripts/check.sh
+
+demo: module
+	@$(ROOT)/scripts/demo.sh
+
+modules_install: $(KDIR_DEP)
+	+$(KMAKE) INSTALL_MOD_DIR=updates modules_install
+
+clean:
+	-+$(KMAKE) clean 2>/dev/null
+	-+$(MAKE) -C $(KDIR) M=$(ROOT)/tests/modules clean 2>/dev/null
+	rm -f $(ROOT)/src/bindings_generated.rs
+	rm -rf $(ROOT)/tests/out

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C API dm-log-rs binds: bindgen reads this header at build time
+ * (Kbuild, scripts/bindgen.sh) and src/bindings.rs includes the result.
+ */
+#include <linux/device-mapper.h>
+#include <linux/dm-dirty-log.h>
+#include <linux/dm-io.h>
+#include <linux/connector.h>

@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Generate src/bindings_generated.rs. Called from Kbuild:
+#   bindgen.sh BINDGEN HEADER OUT KERNEL_BINDINGS_RS BINDGEN_PARAMETERS -- CFLAGS...
+# Structs and unions that the kernel crate's own bindings already define are
+# blocklisted here and glob-imported from kernel::bindings instead.
+set -eu
+bindgen=$1 header=$2 out=$3 kbindings=$4 params=$5
+shift 5
+[ "$1" = -- ] && shift
+
+known=$(sed -nE 's/^pub (struct|union) ([A-Za-z0-9_]+).*/\2/p' "$kbindings" |
+	sort -u | paste -sd'|' -)
+
+# shellcheck disable=SC2046 # the parameter file is a list of words
+exec "$bindgen" "$header" $(grep -Ev '^#|^$' "$params") \
+	--use-core --with-derive-default --ctypes-prefix ffi --no-layout-tests \
+	--no-debug '.*' --enable-function-attribute-detection \
+	--allowlist-type 'dm_dirty_log|dm_dirty_log_type|dm_target|dm_dev|status_type_t' \
+	--allowlist-type 'dm_io_region|dm_io_request|dm_io_memory|dm_io_client|dm_io_notify_fn' \
+	--allowlist-type 'cn_msg|cb_id|netlink_skb_parms' \
+	--allowlist-function 'dm_table_get_mode|dm_get_device|dm_put_device|dm_table_event' \
+	--allowlist-function 'dm_io|dm_io_client_create|dm_io_client_destroy' \
+	--allowlist-function 'cn_add_callback|cn_del_callback|cn_netlink_send' \
+	--allowlist-var 'CN_IDX_DM|CN_VAL_DM_USERSPACE_LOG|STATUSTYPE_.*' \
+	--blocklist-type "^($known)\$" \
+	--raw-line 'use kernel::bindings::*;' \
+	-o "$out" -- "$@"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `make check`: everything, from a fresh clone on a fresh machine.
+#   1. toolchain setup (scripts/setup.sh)
+#   2. host tests of the region engine (cargo test)
+#   3. test kernel (built once, then cached) and dm-log-rs.ko; rustfmt; clippy
+#   4. the QEMU kselftests against dm-log-rs (LOG_IMPL=rs) and the kernel's
+#      own C dm-log (LOG_IMPL=c)
+# Ends with one line "N passed, N failed"; exits non-zero on any failure,
+# including a kernel warning, lockdep report or leak seen in the guest.
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$DMLOG_ROOT"
+
+passed=0
+failed=0
+t0=$(date +%s)
+declare -a report
+
+count() { # NAME RC
+	if [ "$2" = 0 ]; then
+		passed=$((passed + 1))
+		report+=("ok      $1")
+	else
+		failed=$((failed + 1))
+		report+=("FAILED  $1")
+	fi
+}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup"
+"$DMLOG_ROOT/scripts/setup.sh" || die "setup failed"
+
+step "host tests: region engine (cargo test)"
+host_log=$(mktemp)
+(cd tests/engine && cargo test 2>&1) | tee "$host_log"
+hp=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$host_log" | paste -sd+ - | bc)
+hf=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$host_log" | paste -sd+ - | bc)
+if [ -z "$hp" ] || [ "$hp" = 0 ]; then
+	count "host tests ran" 1
+else
+	passed=$((passed + hp))
+	failed=$((failed + ${hf:-0}))
+	report+=("$(printf '%-7s host tests: %s passed, %s failed' "$([ "${hf:-0}" = 0 ] && echo ok || echo FAILED)" "$hp" "${hf:-0}")")
+fi
+rm -f "$host_log"
+
+step "test kernel"
+k0=$(date +%s)
+KDIR=$("$DMLOG_ROOT/scripts/kernel.sh")
+krc=$?
+count "test kernel built or reused ($(($(date +%s) - k0)) s)" $krc
+[ $krc = 0 ] || { echo "$passed passed, $((failed))" failed; exit 1; }
+export KDIR
+
+step "module build"
+make --no-print-directory KDIR="$KDIR" module
+count "dm-log-rs.ko builds" $?
+make --no-print-directory KDIR="$KDIR" test-modules >/dev/null
+count "test modules build" $?
+make --no-print-directory KDIR="$KDIR" clippy >/tmp/dmlog-clippy.log 2>&1
+crc=$?
+if grep -qE '^(warning|error)' /tmp/dmlog-clippy.log; then crc=1; fi
+[ $crc = 0 ] || cat /tmp/dmlog-clippy.log
+count "clippy (make CLIPPY=1) clean" $crc
+make --no-print-directory fmt-check >/dev/null 2>&1
+count "rustfmt clean" $?
+# clippy rebuilt the object with clippy-driver: build it again with rustc.
+touch src/dm_log_rs.rs && make --no-print-directory KDIR="$KDIR" module >/dev/null
+
+for impl in rs c; do
+	step "QEMU kselftests, LOG_IMPL=$impl"
+	v0=$(date +%s)
+	"$DMLOG_ROOT/scripts/vm-test.sh" "$impl"
+	vrc=$?
+	f="tests/out/$impl.ktap"
+	# Leaf results: the subtests' lines, and the runner's own top-level
+	# results that are not a whole program's summary.
+	vp=$(grep -cE '^( {4})+ok [0-9]+|^ok [0-9]+ (load|unload)' "$f")
+	vf=$(grep -cE '^( {4})*not ok [0-9]+' "$f")
+	vf_leaf=$(grep -cE '^( {4})+not ok [0-9]+|^not ok [0-9]+ (load|unload)' "$f")
+	if [ "$vp" = 0 ]; then
+		count "kselftests ($impl) ran" 1
+		continue
+	fi
+	if [ "$vrc" != 0 ] && [ "$vf_leaf" = 0 ]; then
+		# The run failed without a failing leaf (crash, timeout): count it.
+		vf_leaf=1
+	fi
+	passed=$((passed + vp))
+	failed=$((failed + vf_leaf))
+	report+=("$(printf '%-7s kselftests LOG_IMPL=%s: %s passed, %s failed (%s s)' "$([ "$vrc" = 0 ] && echo ok || echo FAILED)" "$impl" "$vp" "$vf_leaf" "$(($(date +%s) - v0))")")
+	: "$vf"
+done
+
+step "summary ($(($(date +%s) - t0)) s)"
+printf '%s\n' "${report[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# Shared settings for the project's scripts: where the cache lives, which
+# toolchain builds the kernel and the module. Sourced, never run.
+
+DMLOG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DMLOG_CACHE=${DMLOG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dm-log-rs}
+# Debian's rustc-web: the compiler whose library source the kernel can use.
+KRUSTC=${KRUSTC:-/usr/bin/rustc}
+BINDGEN_VERSION=0.73.2
+CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
+
+find_bindgen() {
+	if [ -n "${BINDGEN:-}" ] && [ -x "$BINDGEN" ]; then
+		echo "$BINDGEN"
+	elif [ -x "$CARGO_HOME/bin/bindgen" ]; then
+		echo "$CARGO_HOME/bin/bindgen"
+	elif command -v bindgen >/dev/null 2>&1; then
+		command -v bindgen
+	fi
+}
+
+find_vng() {
+	if command -v vng >/dev/null 2>&1; then
+		command -v vng
+	elif [ -x "$HOME/.local/bin/vng" ]; then
+		echo "$HOME/.local/bin/vng"
+	fi
+}
+
+# The kernel source version of the installed linux-source-6.12 package.
+kernel_pkg_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null
+}
+
+# Cache key of the test kernel: source package version + config fragment +
+# toolchain versions. Anything that changes the build output changes the key.
+kernel_build_dir() {
+	local key
+	key=$( {
+		kernel_pkg_version
+		cat "$DMLOG_ROOT/tests/config"
+		"$KRUSTC" --version
+		"$(find_bindgen)" --version 2>/dev/null
+		clang --version | head -n 1
+	} | sha256sum | cut -c1-12)
+	echo "$DMLOG_CACHE/kernel/$(kernel_pkg_version | sed 's/[^A-Za-z0-9.+-]/_/g')-$key"
+}
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }

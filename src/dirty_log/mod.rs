@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe abstraction over device-mapper dirty logs: the log-type trait, the
+//! adapter that turns an implementation into a C ops table, and the type
+//! registry exported to the mirror target.
+//!
+//! C header: [`include/linux/dm-dirty-log.h`](srctree/include/linux/dm-dirty-log.h)
+//!
+//! A log type implements [`LogType`]; [`Registration`] builds its
+//! `struct dm_dirty_log_type` and adds it to the [`registry`]. Each log the
+//! mirror creates owns one `Pin<KBox<T>>`, kept in `dm_dirty_log::context`
+//! from the constructor to the destructor. All `unsafe` code of the dirty-log
+//! API lives in this module and in [`registry`].
+
+pub(crate) mod registry;
+
+use crate::bindings;
+use core::{fmt, marker::PhantomData, ptr::NonNull};
+use kernel::{
+    error::{from_result, VTABLE_DEFAULT_ERROR},
+    ffi::{c_char, c_int, c_uint, c_void},
+    prelude::*,
+    str::CStr,
+    types::{ForeignOwnable, Opaque},
+};
+
+/// A region number.
+pub(crate) type Region = u64;
+
+/// The three kinds of status output device-mapper asks a log for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StatusType {
+    /// `dmsetup status`.
+    Info,
+    /// `dmsetup table`: the log's part of the table line.
+    Table,
+    /// The IMA measurement string.
+    Ima,
+}
+
+/// The mirror's flush callback: flushes every leg (`mirror_flush`).
+type FlushFn = unsafe extern "C" fn(*mut bindings::dm_target) -> c_int;
+
+/// The device-mapper target a log belongs to.
+///
+/// # Invariants
+///
+/// `ti` points to the `dm_target` the log was constructed for; device-mapper
+/// keeps it alive until after the log's destructor returned, which is the
+/// whole lifetime of the log's context and so of this object. `flush` is the
+/// callback the target passed to `dm_dirty_log_create`, if any.
+pub(crate) struct Target {
+    ti: NonNull<bindings::dm_target>,
+    flush: Option<FlushFn>,
+}
+
+// SAFETY: `Target` only reads fields that are immutable after the target's
+// constructor (`len`) and calls device-mapper functions that may be called
+// from any thread; the pointer itself carries no thread affinity.
+unsafe impl Send for Target {}
+// SAFETY: See the `Send` impl; no method takes `&mut self` or mutates state
+// through the shared reference.
+unsafe impl Sync for Target {}
+
+impl Target {
+    /// Length of the target in 512-byte sectors.
+    pub(crate) fn len(&self) -> u64 {
+        // SAFETY: By the type invariant `ti` is valid; `len` is set before the
+        // log is constructed and never changes afterwards.
+        unsafe { (*self.ti.as_ptr()).len }
+    }
+
+    /// Calls the target's flush callback (the mirror flushes every leg).
+    /// Succeeds when the target gave none.
+    #[allow(dead_code)] // Used by the disk log.
+    pub(crate) fn flush(&self) -> Result {
+        match self.flush {
+            // SAFETY: By the type invariant `f` is the target's callback and
+            // `ti` the live target it expects.
+            Some(f) => kernel::error::to_result(unsafe { f(self.ti.as_ptr()) }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The arguments of a log's table line (after the argument count).
+pub(crate) struct Args<'a> {
+    argv: &'a [*mut c_char],
+}
+
+impl<'a> Args<'a> {
+    /// # Safety
+    ///
+    /// `argv` must point to `argc` valid NUL-terminated strings that outlive
+    /// `'a` (or `argc` must be 0).
+    unsafe fn from_raw(argc: c_uint, argv: *mut *mut c_char) -> Self {
+        if argc == 0 || argv.is_null() {
+            return Args { argv: &[] };
+        }
+        // SAFETY: The caller guarantees `argv` holds `argc` pointers.
+        let argv = unsafe { core::slice::from_raw_parts(argv, argc as usize) };
+        Args { argv }
+    }
+
+    /// Number of arguments.
+    pub(crate) fn len(&self) -> usize {
+        self.argv.len()
+    }
+
+    /// Argument `i`, if there is one.
+    pub(crate) fn get(&self, i: usize) -> Option<&'a CStr> {
+        let p = *self.argv.get(i)?;
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `from_raw`'s caller guarantees every entry is a valid
+        // NUL-terminated string living for `'a`.
+        Some(unsafe { CStr::from_char_ptr(p) })
+    }
+}
+
+/// Writes a status string into device-mapper's result buffer.
+///
+/// Truncates like device-mapper's `DMEMIT` (at `maxlen - 1` bytes) and keeps
+/// the buffer NUL-terminated; [`StatusWriter::written`] is the length to
+/// return.
+pub(crate) struct StatusWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> StatusWriter<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        if let Some(first) = buf.first_mut() {
+            *first = 0;
+        }
+        StatusWriter { buf, len: 0 }
+    }
+
+    /// Number of bytes written so far (without the NUL).
+    pub(crate) fn written(&self) -> usize {
+        self.len
+    }
+}
+
+impl fmt::Write for StatusWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.buf.len().saturating_sub(self.len + 1);
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if self.len < self.buf.len() {
+            self.buf[self.len] = 0;
+        }
+        Ok(())
+    }
+}
+
+/// A dirty-log type: the operations of `struct dm_dirty_log_type`.
+///
+/// Calling contexts (from `dm-raid1.c` and `dm-region-hash.c`):
+/// - [`LogType::in_sync`] with `can_block == false` runs on the bio
+///   submission and completion paths, possibly in interrupt context;
+/// - [`LogType::mark_region`] runs under the region hash's read lock;
+///
+/// so neither may sleep. Everything else runs in process context: the
+/// constructor and suspend/resume from the table ioctls, the rest from the
+/// mirror's single-threaded worker.
+#[vtable]
+pub(crate) trait LogType: Sized + Send + Sync + 'static {
+    /// The type name used in table lines (`core`, `disk`, `userspace`).
+    const NAME: &'static CStr;
+
+    /// Constructs a log for `target` from its table arguments.
+    fn new(target: Target, args: &Args<'_>) -> Result<Pin<KBox<Self>>>;
+
+    /// Before the target is suspended.
+    fn presuspend(&self) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// After the target is suspended.
+    fn postsuspend(&self) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// When the target is resumed.
+    fn resume(&self) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Region size in sectors.
+    fn region_size(&self) -> u32;
+
+    /// Whether `region` is clean.
+    fn is_clean(&self, region: Region) -> bool;
+
+    /// Whether `region` is in sync. May return `EAGAIN` (`-EWOULDBLOCK`)
+    /// when the answer needs to block and `can_block` is false.
+    fn in_sync(&self, region: Region, can_block: bool) -> Result<bool>;
+
+    /// Makes the log's state persistent (may block).
+    fn flush(&self) -> Result;
+
+    /// Marks `region` dirty. Must not sleep.
+    fn mark_region(&self, region: Region);
+
+    /// Marks `region` clean.
+    fn clear_region(&self, region: Region);
+
+    /// The next region to resync, if any.
+    fn get_resync_work(&self) -> Result<Option<Region>>;
+
+    /// Records the resync outcome of `region`.
+    fn set_region_sync(&self, region: Region, in_sync: bool);
+
+    /// Number of regions in sync.
+    fn sync_count(&self) -> Region;
+
+    /// Writes the status of the given type.
+    fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result;
+
+    /// Whether another node is recovering `region` (cluster logs).
+    fn is_remote_recovering(&self, _region: Region) -> bool {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The `extern "C"` callbacks of a [`LogType`], installed in its ops table.
+struct Adapter<T: LogType>(PhantomData<T>);
+
+impl<T: LogType> Adapter<T> {
+    /// Borrows the context of a constructed log.
+    ///
+    /// # Safety
+    ///
+    /// `log` must be a log whose context was set by [`Adapter::ctr`] and whose
+    /// destructor has not run; the borrow must not outlive that.
+    unsafe fn context<'a>(log: *mut bindings::dm_dirty_log) -> Pin<&'a T> {
+        // SAFETY: The caller guarantees `log` is live and constructed.
+        let ctx = unsafe { (*log).context };
+        // SAFETY: `ctx` came from `into_foreign` in `ctr` and is only given
+        // back by `from_foreign` in `dtr`, which the caller guarantees has not
+        // run.
+        unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ctx) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (`dm_dirty_log_create`) with a valid `log`,
+    /// the live target `ti` and `argc` valid argument strings in `argv`.
+    unsafe extern "C" fn ctr(
+        log: *mut bindings::dm_dirty_log,
+        ti: *mut bindings::dm_target,
+        argc: c_uint,
+        argv: *mut *mut c_char,
+    ) -> c_int {
+        from_result(|| {
+            let ti = NonNull::new(ti).ok_or(EINVAL)?;
+            // SAFETY: `log` is valid per the function's safety requirements.
+            let flush = unsafe { (*log).flush_callback_fn };
+            // INVARIANT: `ti` is the live target, which outlives the log.
+            let target = Target { ti, flush };
+            // SAFETY: Guaranteed by the function's safety requirements; the
+            // strings outlive this call, and `Args` does not escape it.
+            let args = unsafe { Args::from_raw(argc, argv) };
+            let ctx = T::new(target, &args)?;
+            // SAFETY: `log` is valid; the context is ours to set.
+            unsafe { (*log).context = ctx.into_foreign() as *mut c_void };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called once by device-mapper for a log constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn dtr(log: *mut bindings::dm_dirty_log) {
+        // SAFETY: `log` is valid per the function's safety requirements.
+        let ctx = unsafe { (*log).context };
+        // SAFETY: `ctx` came from `into_foreign` in `ctr`, and this is the
+        // only place it is given back.
+        drop(unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign(ctx) });
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn presuspend(log: *mut bindings::dm_dirty_log) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        let ctx = unsafe { Self::context(log) };
+        from_result(|| ctx.presuspend().map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn postsuspend(log: *mut bindings::dm_dirty_log) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        let ctx = unsafe { Self::context(log) };
+        from_result(|| ctx.postsuspend().map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn resume(log: *mut bindings::dm_dirty_log) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        let ctx = unsafe { Self::context(log) };
+        from_result(|| ctx.resume().map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn get_region_size(log: *mut bindings::dm_dirty_log) -> u32 {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        unsafe { Self::context(log) }.region_size()
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn is_clean(log: *mut bindings::dm_dirty_log, region: Region) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        c_int::from(unsafe { Self::context(log) }.is_clean(region))
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn in_sync(
+        log: *mut bindings::dm_dirty_log,
+        region: Region,
+        can_block: c_int,
+    ) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        let ctx = unsafe { Self::context(log) };
+        from_result(|| ctx.in_sync(region, can_block != 0).map(c_int::from))
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn flush(log: *mut bindings::dm_dirty_log) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        let ctx = unsafe { Self::context(log) };
+        from_result(|| ctx.flush().map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn mark_region(log: *mut bindings::dm_dirty_log, region: Region) {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        unsafe { Self::context(log) }.mark_region(region)
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn clear_region(log: *mut bindings::dm_dirty_log, region: Region) {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        unsafe { Self::context(log) }.clear_region(region)
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`]; `region` must
+    /// be valid for a write.
+    unsafe extern "C" fn get_resync_work(
+        log: *mut bindings::dm_dirty_log,
+        region: *mut Region,
+    ) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        let ctx = unsafe { Self::context(log) };
+        from_result(|| match ctx.get_resync_work()? {
+            Some(r) => {
+                // SAFETY: `region` is valid for a write per the function's
+                // safety requirements.
+                unsafe { region.write(r) };
+                Ok(1)
+            }
+            None => Ok(0),
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn set_region_sync(
+        log: *mut bindings::dm_dirty_log,
+        region: Region,
+        in_sync: c_int,
+    ) {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        unsafe { Self::context(log) }.set_region_sync(region, in_sync != 0)
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn get_sync_count(log: *mut bindings::dm_dirty_log) -> Region {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        unsafe { Self::context(log) }.sync_count()
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`]; `result` must
+    /// be valid for writes of `maxlen` bytes.
+    unsafe extern "C" fn status(
+        log: *mut bindings::dm_dirty_log,
+        status_type: bindings::status_type_t,
+        result: *mut c_char,
+        maxlen: c_uint,
+    ) -> c_int {
+        let kind = match status_type {
+            bindings::status_type_t_STATUSTYPE_INFO => StatusType::Info,
+            bindings::status_type_t_STATUSTYPE_TABLE => StatusType::Table,
+            bindings::status_type_t_STATUSTYPE_IMA => StatusType::Ima,
+            _ => return 0,
+        };
+        let buf: &mut [u8] = if result.is_null() || maxlen == 0 {
+            &mut []
+        } else {
+            // SAFETY: `result` is valid for `maxlen` bytes per the function's
+            // safety requirements, and nothing else accesses it meanwhile.
+            unsafe { core::slice::from_raw_parts_mut(result.cast::<u8>(), maxlen as usize) }
+        };
+        let mut out = StatusWriter::new(buf);
+        // SAFETY: Guaranteed by the function's safety requirements.
+        let ctx = unsafe { Self::context(log) };
+        // The writer truncates instead of failing, as DMEMIT does.
+        let _ = ctx.status(kind, &mut out);
+        out.written() as c_int
+    }
+
+    /// # Safety
+    ///
+    /// `log` must be live and constructed by [`Adapter::ctr`].
+    unsafe extern "C" fn is_remote_recovering(
+        log: *mut bindings::dm_dirty_log,
+        region: Region,
+    ) -> c_int {
+        // SAFETY: Guaranteed by the function's safety requirements.
+        c_int::from(unsafe { Self::context(log) }.is_remote_recovering(region))
+    }
+
+    /// The ops table for `T`, owned by `module`.
+    fn ops(module: &'static ThisModule) -> bindings::dm_dirty_log_type {
+        bindings::dm_dirty_log_type {
+            name: T::NAME.as_char_ptr(),
+            module: module.as_ptr(),
+            ctr: Some(Self::ctr),
+            dtr: Some(Self::dtr),
+            presuspend: if T::HAS_PRESUSPEND {
+                Some(Self::presuspend)
+            } else {
+                None
+            },
+            postsuspend: if T::HAS_POSTSUSPEND {
+                Some(Self::postsuspend)
+            } else {
+                None
+            },
+            resume: if T::HAS_RESUME {
+                Some(Self::resume)
+            } else {
+                None
+            },
+            get_region_size: Some(Self::get_region_size),
+            is_clean: Some(Self::is_clean),
+            in_sync: Some(Self::in_sync),
+            flush: Some(Self::flush),
+            mark_region: Some(Self::mark_region),
+            clear_region: Some(Self::clear_region),
+            get_resync_work: Some(Self::get_resync_work),
+            set_region_sync: Some(Self::set_region_sync),
+            get_sync_count: Some(Self::get_sync_count),
+            status: Some(Self::status),
+            is_remote_recovering: if T::HAS_IS_REMOTE_RECOVERING {
+                Some(Self::is_remote_recovering)
+            } else {
+                None
+            },
+            ..Default::default()
+        }
+    }
+}
+
+/// A registered dirty-log type; unregistered when dropped.
+///
+/// # Invariants
+///
+/// `ty` holds a fully initialised ops table for `T` that is in the registry
+/// for the whole life of this object.
+pub(crate) struct Registration<T: LogType> {
+    ty: Pin<KBox<Opaque<bindings::dm_dirty_log_type>>>,
+    _type: PhantomData<T>,
+}
+
+// SAFETY: The ops table is only read by other threads (through the
+// registry), and dropping it from any thread is fine.
+unsafe impl<T: LogType> Send for Registration<T> {}
+// SAFETY: `Registration` has no methods that use `&self`.
+unsafe impl<T: LogType> Sync for Registration<T> {}
+
+impl<T: LogType> Registration<T> {
+    /// Builds the ops table of `T` and registers it under [`LogType::NAME`].
+    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        let ops = Adapter::<T>::ops(module);
+        let ty = KBox::pin(Opaque::new(ops), GFP_KERNEL)?;
+        // SAFETY: `ty` is initialised and pinned in its allocation, which
+        // outlives the registration: `drop` unregisters before freeing it.
+        kernel::error::to_result(unsafe { registry::dm_dirty_log_type_register(ty.get()) })?;
+        // INVARIANT: Registered just above.
+        Ok(Registration {
+            ty,
+            _type: PhantomData,
+        })
+    }
+}
+
+impl<T: LogType> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the table is registered. Logs of this
+        // type hold a reference on this module, so none exists any more.
+        unsafe { registry::dm_dirty_log_type_unregister(self.ty.get()) };
+    }
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! dm-log-rs: device-mapper dirty region logs in Rust.
+//!
+//! A drop-in replacement for the kernel's `dm-log.ko`: it exports the dirty
+//! log registry the mirror target links against and registers the log types.
+//!
+//! Layers, each depending only on the ones below it:
+//! - [`bindings`]: generated FFI bindings, used only by the abstractions;
+//! - [`dirty_log`]: safe abstraction over the dirty-log C API (ops table,
+//!   type registration, the exported registry); all `unsafe` lives here;
+//! - [`log_core`]: the log types, safe Rust;
+//! - [`engine`]: the bitmap region engine, plain `core` Rust, also built and
+//!   tested on the host (`tests/engine`).
+
+mod bindings;
+mod dirty_log;
+// The engine is also a host crate (tests/engine), so its items are `pub`, and
+// not every helper is used by every log type.
+#[allow(dead_code, unreachable_pub)]
+mod engine;
+mod log_core;
+
+use dirty_log::{registry, Registration};
+use kernel::prelude::*;
+
+module! {
+    type: DmLogRs,
+    name: "dm_log_rs",
+    author: "dm-log-rs developers",
+    description: "device-mapper dirty region logs in Rust (drop-in for dm-log)",
+    license: "GPL",
+    alias: ["dm-log-userspace"],
+}
+
+/// The module: the registry and the log types it registers.
+///
+/// Fields drop in declaration order: the types are unregistered before the
+/// registry is uninstalled.
+struct DmLogRs {
+    _core: Registration<log_core::CoreLog>,
+    _registry: registry::Installed,
+}
+
+impl kernel::Module for DmLogRs {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let reg = registry::Registry::install()?;
+        let core = Registration::new(module)?;
+        pr_info!("dirty log registry ready; types: core\n");
+        Ok(DmLogRs {
+            _core: core,
+            _registry: reg,
+        })
+    }
+}

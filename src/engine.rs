@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The bitmap region engine shared by every dirty-log type.
+//!
+//! A mirror is cut into regions of `region_size` sectors. For each region the
+//! engine keeps three bits:
+//!
+//! - **clean**: no write to the region is outstanding or unflushed; a clean
+//!   region need not be copied again after a crash. The disk log persists
+//!   exactly this bitmap.
+//! - **in sync**: the legs hold the same data for the region.
+//! - **recovering**: the region has been handed out as resync work and the
+//!   mirror has not yet reported the outcome.
+//!
+//! plus the number of in-sync regions and the resync search position.
+//!
+//! This file depends on `core` only. The kernel module compiles it as a module
+//! of its crate; `tests/engine` compiles it as a host crate for unit and
+//! property tests, and the userspace log daemon links the same code.
+//!
+//! # Concurrency
+//!
+//! The mirror target calls the log from several contexts at once: `in_sync`
+//! from the bio submission and completion paths (lockless, possibly in
+//! interrupt context) while its worker marks, clears and resyncs regions. All
+//! state is therefore kept in atomics, and every operation is wait-free: no
+//! operation sleeps, allocates or takes a lock, so each may be called from any
+//! context. Each bit update is a single atomic read-modify-write, and the sync
+//! count is only moved by the caller that actually flipped a sync bit, so the
+//! count always equals the number of set sync bits once concurrent updates
+//! have returned. The resync search position is advisory: racing searches can
+//! only hand out a region twice if the caller itself runs two searches
+//! concurrently, which the mirror never does (its worker is single-threaded).
+
+use core::ops::Deref;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Number of bits in one bitmap word.
+pub const WORD_BITS: u64 = 64;
+
+/// Largest region count a log accepts, as the C logs: `UINT_MAX`.
+pub const MAX_REGIONS: u64 = u32::MAX as u64;
+
+/// Number of 64-bit words needed for a bitmap of `bits` bits.
+pub const fn words_for(bits: u64) -> usize {
+    bits.div_ceil(WORD_BITS) as usize
+}
+
+/// The initial synchronisation state requested in a log's table line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// No keyword: the legs are assumed out of sync, and a persistent log
+    /// keeps what it recorded.
+    Default,
+    /// `sync`: force a full resync.
+    Force,
+    /// `nosync`: assume the legs are already in sync.
+    NoSync,
+}
+
+impl SyncMode {
+    /// Parses the optional sync keyword of a log's table line. The match is
+    /// exact and case-sensitive, as in the C logs.
+    pub fn parse(word: &[u8]) -> Option<Self> {
+        match word {
+            b"sync" => Some(SyncMode::Force),
+            b"nosync" => Some(SyncMode::NoSync),
+            _ => None,
+        }
+    }
+
+    /// The keyword printed back in the table line (`None` for the default).
+    pub fn keyword(self) -> Option<&'static str> {
+        match self {
+            SyncMode::Default => None,
+            SyncMode::Force => Some("sync"),
+            SyncMode::NoSync => Some("nosync"),
+        }
+    }
+}
+
+/// A fixed-size bitmap of atomic 64-bit words.
+///
+/// Bit `i` lives in word `i / 64` at position `i % 64`, so serialising each
+/// word little-endian yields the byte layout of the kernel's `*_bit_le`
+/// bitmaps (bit `i` at byte `i / 8`, bit `i % 8`): the on-disk layout of the
+/// disk log.
+///
+/// # Invariants
+///
+/// `words.len() == words_for(bits)`, and the bits past `bits` in the last word
+/// are always zero.
+pub struct Bitmap<S> {
+    words: S,
+    bits: u64,
+}
+
+impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
+    /// Wraps `words` as a bitmap of `bits` bits, all cleared. Returns `None`
+    /// if `words` does not have exactly [`words_for`]`(bits)` words.
+    pub fn new(words: S, bits: u64) -> Option<Self> {
+        if words.len() != words_for(bits) {
+            return None;
+        }
+        // INVARIANT: the length was checked above and `fill` clears the tail.
+        let map = Bitmap { words, bits };
+        map.fill(false);
+        Some(map)
+    }
+
+    /// Number of bits.
+    pub fn len(&self) -> u64 {
+        self.bits
+    }
+
+    /// Whether the bitmap has no bits.
+    pub fn is_empty(&self) -> bool {
+        self.bits == 0
+    }
+
+    /// The words, for serialisation.
+    pub fn words(&self) -> &[AtomicU64] {
+        &self.words
+    }
+
+    fn locate(i: u64) -> (usize, u64) {
+        ((i / WORD_BITS) as usize, 1u64 << (i % WORD_BITS))
+    }
+
+    /// Whether bit `i` is set; `false` past the end.
+    pub fn test(&self, i: u64) -> bool {
+        if i >= self.bits {
+            return false;
+        }
+        let (w, mask) = Self::locate(i);
+        self.words[w].load(Ordering::Relaxed) & mask != 0
+    }
+
+    /// Sets bit `i`; returns whether it was set before. Ignored (returns
+    /// `true`) past the end.
+    pub fn set(&self, i: u64) -> bool {
+        if i >= self.bits {
+            return true;
+        }
+        let (w, mask) = Self::locate(i);
+        self.words[w].fetch_or(mask, Ordering::Relaxed) & mask != 0
+    }
+
+    /// Clears bit `i`; returns whether it was set before. Ignored (returns
+    /// `false`) past the end.
+    pub fn clear(&self, i: u64) -> bool {
+        if i >= self.bits {
+            return false;
+        }
+        let (w, mask) = Self::locate(i);
+        self.words[w].fetch_and(!mask, Ordering::Relaxed) & mask != 0
+    }
+
+    /// Mask of the valid bits of word `w`.
+    fn valid_mask(&self, w: usize) -> u64 {
+        let first = w as u64 * WORD_BITS;
+        let valid = self.bits - first;
+        if valid >= WORD_BITS {
+            u64::MAX
+        } else {
+            (1u64 << valid) - 1
+        }
+    }
+
+    /// Sets (or clears) every bit.
+    pub fn fill(&self, value: bool) {
+        for (w, word) in self.words.iter().enumerate() {
+            let v = if value { self.valid_mask(w) } else { 0 };
+            word.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets (or clears) bits `[from, to)`, clamped to the bitmap, a word at a
+    /// time.
+    pub fn fill_range(&self, from: u64, to: u64, value: bool) {
+        let to = to.min(self.bits);
+        let mut i = from;
+        while i < to {
+            let (w, _) = Self::locate(i);
+            let lo = i % WORD_BITS;
+            let n = (to - i).min(WORD_BITS - lo);
+            let mask = if n == WORD_BITS {
+                u64::MAX
+            } else {
+                ((1u64 << n) - 1) << lo
+            };
+            if value {
+                self.words[w].fetch_or(mask, Ordering::Relaxed);
+            } else {
+                self.words[w].fetch_and(!mask, Ordering::Relaxed);
+            }
+            i += n;
+        }
+    }
+
+    /// Number of set bits.
+    pub fn count_ones(&self) -> u64 {
+        self.words
+            .iter()
+            .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
+            .sum()
+    }
+
+    /// Makes this bitmap a copy of `other` (same length required; a shorter
+    /// `other` copies what it has).
+    pub fn copy_from<T: Deref<Target = [AtomicU64]>>(&self, other: &Bitmap<T>) {
+        for (w, (dst, src)) in self.words.iter().zip(other.words.iter()).enumerate() {
+            dst.store(
+                src.load(Ordering::Relaxed) & self.valid_mask(w),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Loads word `w` from its little-endian serialised form, masking bits
+    /// past the end. Used when reading a persistent log.
+    pub fn load_word(&self, w: usize, value: u64) {
+        if w < self.words.len() {
+            self.words[w].store(value & self.valid_mask(w), Ordering::Relaxed);
+        }
+    }
+
+    /// Word `w` (zero past the end).
+    pub fn word(&self, w: usize) -> u64 {
+        self.words.get(w).map_or(0, |x| x.load(Ordering::Relaxed))
+    }
+}
+
+/// The per-region state of one dirty log: clean, in-sync and recovering bits,
+/// the sync count and the resync search position.
+///
+/// # Invariants
+///
+/// The three bitmaps have `count` bits each, and `sync_count` equals the
+/// number of set bits in `sync` whenever no update is in flight.
+pub struct Regions<S> {
+    count: u64,
+    clean: Bitmap<S>,
+    sync: Bitmap<S>,
+    recovering: Bitmap<S>,
+    sync_count: AtomicU64,
+    /// First region the next resync search looks at.
+    sync_search: AtomicU64,
+}
+
+/// Why [`Regions::new`] refused its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionsError {
+    /// More regions than [`MAX_REGIONS`].
+    TooManyRegions,
+    /// A storage slice does not have [`words_for`]`(count)` words.
+    BadStorage,
+}
+
+impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
+    /// Creates the state of `count` regions over three storage slices of
+    /// [`words_for`]`(count)` words each.
+    ///
+    /// Every region starts clean. With [`SyncMode::NoSync`] every region
+    /// starts in sync; otherwise none does.
+    pub fn new(
+        count: u64,
+        mode: SyncMode,
+        clean: S,
+        sync: S,
+        recovering: S,
+    ) -> Result<Self, RegionsError> {
+        if count > MAX_REGIONS {
+            return Err(RegionsError::TooManyRegions);
+        }
+        let clean = Bitmap::new(clean, count).ok_or(RegionsError::BadStorage)?;
+        let sync = Bitmap::new(sync, count).ok_or(RegionsError::BadStorage)?;
+        let recovering = Bitmap::new(recovering, count).ok_or(RegionsError::BadStorage)?;
+        clean.fill(true);
+        let in_sync = mode == SyncMode::NoSync;
+        sync.fill(in_sync);
+        Ok(Regions {
+            count,
+            clean,
+            sync,
+            recovering,
+            sync_count: AtomicU64::new(if in_sync { count } else { 0 }),
+            sync_search: AtomicU64::new(0),
+        })
+    }
+
+    /// Number of regions.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The clean bitmap (what a persistent log stores).
+    pub fn clean_bits(&self) -> &Bitmap<S> {
+        &self.clean
+    }
+
+    /// Whether `region` is clean. Regions past the end are not.
+    pub fn is_clean(&self, region: u64) -> bool {
+        self.clean.test(region)
+    }
+
+    /// Whether `region` is in sync. Regions past the end are not.
+    pub fn in_sync(&self, region: u64) -> bool {
+        self.sync.test(region)
+    }
+
+    /// Whether `region` is currently handed out as resync work.
+    pub fn is_recovering(&self, region: u64) -> bool {
+        self.recovering.test(region)
+    }
+
+    /// Marks `region` dirty (a write is about to start). Returns whether the
+    /// state changed.
+    pub fn mark(&self, region: u64) -> bool {
+        self.clean.clear(region)
+    }
+
+    /// Marks `region` clean (all writes finished). Returns whether the state
+    /// changed.
+    pub fn clear(&self, region: u64) -> bool {
+        region < self.count && !self.clean.set(region)
+    }
+
+    /// Hands out the next region that is neither in sync nor being
+    /// recovered, marking it recovering, or `None` when the search has
+    /// reached the end.
+    ///
+    /// Regions are handed out in ascending order, and the search only moves
+    /// forward: a region whose recovery failed (set back out of sync) behind
+    /// the search position is handed out again only after
+    /// [`Regions::restart_resync`], i.e. at the next resume, so a region that
+    /// keeps failing cannot make the mirror spin.
+    pub fn next_resync_work(&self) -> Option<u64> {
+        loop {
+            let region = self.find_unsynced(self.sync_search.load(Ordering::Relaxed))?;
+            self.sync_search.store(region + 1, Ordering::Relaxed);
+            if !self.recovering.set(region) {
+                return Some(region);
+            }
+            // Taken by a concurrent search in the meantime: look further.
+        }
+    }
+
+    /// First region at or after `start` that is neither in sync nor
+    /// recovering, scanning a word at a time. Moves the search position to
+    /// the end when there is none.
+    fn find_unsynced(&self, start: u64) -> Option<u64> {
+        let mut w = (start / WORD_BITS) as usize;
+        // Bits below `start` in its word are not candidates.
+        let mut below = (1u64 << (start % WORD_BITS)) - 1;
+        while start < self.count && w < words_for(self.count) {
+            let busy = self.sync.word(w) | self.recovering.word(w) | below;
+            let free = !busy & self.sync.valid_mask(w);
+            if free != 0 {
+                return Some(w as u64 * WORD_BITS + u64::from(free.trailing_zeros()));
+            }
+            below = 0;
+            w += 1;
+        }
+        self.sync_search.store(self.count, Ordering::Relaxed);
+        None
+    }
+
+    /// Records the outcome of resync work on `region` (or a failure that
+    /// takes it out of sync): clears its recovering bit and sets its sync
+    /// bit, moving the sync count only if the bit changed.
+    pub fn set_region_sync(&self, region: u64, in_sync: bool) {
+        if region >= self.count {
+            return;
+        }
+        self.recovering.clear(region);
+        if in_sync {
+            if !self.sync.set(region) {
+                self.sync_count.fetch_add(1, Ordering::Relaxed);
+            }
+        } else if self.sync.clear(region) {
+            self.sync_count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Number of regions in sync.
+    pub fn sync_count(&self) -> u64 {
+        self.sync_count.load(Ordering::Relaxed)
+    }
+
+    /// Starts the resync search again from region 0 (at resume).
+    pub fn restart_resync(&self) {
+        self.sync_search.store(0, Ordering::Relaxed);
+    }
+
+    /// Takes the in-sync state from the clean bitmap: what a persistent log
+    /// does at resume, since a region left dirty by a crash may differ
+    /// between the legs.
+    pub fn sync_from_clean(&self) {
+        self.sync.copy_from(&self.clean);
+        self.sync_count
+            .store(self.sync.count_ones(), Ordering::Relaxed);
+    }
+
+    /// Marks every region clean (`true`) or dirty (`false`).
+    pub fn set_all_clean(&self, clean: bool) {
+        self.clean.fill(clean);
+    }
+}

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Shared helpers for the dm-log-rs kselftests: KTAP output, device setup and
+# teardown, mirror status parsing. Sourced by each test program; runs inside
+# the test VM as root.
+#
+# LOG_IMPL=rs (default) tests dm-log-rs.ko; LOG_IMPL=c the kernel's dm-log.ko.
+# The same assertions hold for both: that is the compatibility proof.
+
+LOG_IMPL=${LOG_IMPL:-rs}
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$TESTS_DIR/.." && pwd)
+WORK=${WORK:-/tmp/dmlog-test}
+if [ "$LOG_IMPL" = c ]; then LOG_MOD=dm_log; else LOG_MOD=dm_log_rs; fi
+
+_ktap_n=0
+_ktap_fail=0
+
+ktap_header() {
+	echo "KTAP version 1"
+	echo "# $1 (LOG_IMPL=$LOG_IMPL)"
+}
+
+# ktap_result NAME COMMAND...: runs COMMAND, prints ok/not ok with its output
+# as diagnostics on failure.
+ktap_result() {
+	local name=$1 out rc
+	shift
+	_ktap_n=$((_ktap_n + 1))
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc = 0 ]; then
+		echo "ok $_ktap_n $name"
+	else
+		_ktap_fail=$((_ktap_fail + 1))
+		[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
+		echo "not ok $_ktap_n $name"
+	fi
+	return 0
+}
+
+ktap_finish() {
+	echo "1..$_ktap_n"
+	[ $_ktap_fail = 0 ]
+}
+
+fail() {
+	echo "$*" >&2
+	return 1
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] && return 0
+	printf '%s:\n  got:  "%s"\n  want: "%s"\n' "$1" "$2" "$3" >&2
+	return 1
+}
+
+devnum() { # the maj:min of a block device node
+	local d
+	d=$(stat -L -c '%t %T' "$1") || return 1
+	set -- $d
+	echo "$((16#$1)):$((16#$2))"
+}
+
+dm_devnum() { # the maj:min of a dm device by name
+	dmsetup info -c --noheadings -o major,minor "$1" | tr -d ' '
+}
+
+dm_exists() { dmsetup info "$1" >/dev/null 2>&1; }
+
+dm_remove() {
+	local i
+	dm_exists "$1" || return 0
+	for i in $(seq 1 50); do
+		dmsetup remove "$1" >/dev/null 2>&1 && return 0
+		udevadm settle 2>/dev/null
+		sleep 0.2
+	done
+	dmsetup remove "$1"
+}
+
+# The dm device node, independent of udev's /dev/mapper links.
+dm_node() {
+	local mm
+	mm=$(dm_devnum "$1") || return 1
+	echo "/dev/block/$mm"
+}
+
+# new_loop NAME SIZE_MIB: a loop device over a sparse file in $WORK.
+new_loop() {
+	mkdir -p "$WORK"
+	truncate -s "${2}M" "$WORK/$1.img" || return 1
+	losetup -f --show "$WORK/$1.img"
+}
+
+free_loop() {
+	local f
+	f=$(losetup -n -O BACK-FILE "$1" 2>/dev/null)
+	losetup -d "$1" 2>/dev/null
+	[ -n "$f" ] && rm -f "$f"
+	return 0
+}
+
+sectors() { blockdev --getsz "$1"; }
+
+# Mirror INFO status fields: "<n> <devs..> <synced>/<total> 1 <health> <log..>".
+sync_fraction() { dmsetup status "$1" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\/[0-9]+$/) { print $i; exit } }'; }
+
+# wait_sync NAME [TIMEOUT_S]: until the mirror reports every region in sync.
+wait_sync() {
+	local name=$1 t=${2:-120} f end
+	end=$(($(date +%s) + t))
+	while :; do
+		f=$(sync_fraction "$name")
+		[ -n "$f" ] && [ "${f%/*}" = "${f#*/}" ] && return 0
+		[ "$(date +%s)" -ge "$end" ] && fail "$name not in sync after ${t}s: $f"
+		sleep 0.2
+	done
+}
+
+# Fill a device range with deterministic pseudo-random data (seeded).
+pattern() { # SEED MIB -> stdout
+	openssl enc -aes-128-ctr -nosalt -pass "pass:$1" -in <(head -c "$(($2 << 20))" /dev/zero) 2>/dev/null
+}
+
+write_pattern() { # DEV SEED MIB [OFFSET_MIB]
+	pattern "$2" "$3" | dd of="$1" bs=1M seek="${4:-0}" oflag=direct conv=notrunc status=none
+}
+
+same_range() { # DEV1 DEV2 MIB [OFFSET_MIB]: byte-identical over the range
+	cmp -s <(dd if="$1" bs=1M skip="${4:-0}" count="$3" iflag=direct status=none) \
+		<(dd if="$2" bs=1M skip="${4:-0}" count="$3" iflag=direct status=none)
+}
+
+range_is_pattern() { # DEV SEED MIB [OFFSET_MIB]
+	cmp -s <(dd if="$1" bs=1M skip="${4:-0}" count="$3" iflag=direct status=none) \
+		<(pattern "$2" "$3")
+}
+
+refcnt() { cat "/sys/module/$1/refcnt" 2>/dev/null || echo none; }
+
+# The kernel log since a mark: everything after the last line containing it.
+dmesg_mark() { echo "dmlog-test-mark $1" >/dev/kmsg; }
+dmesg_since() { dmesg | sed -n "/dmlog-test-mark $1\$/,\$p"; }

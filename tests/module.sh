@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The module as a drop-in for dm-log.ko: which module serves the mirror,
+# module references held by logs, unloading, and the registry's autoload.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/modules.sh"
+
+ktap_header "module: registry, references, unload, autoload"
+
+L0=$(new_loop mod0 16) && L1=$(new_loop mod1 16) || {
+	echo "Bail out! cannot set up loop devices"
+	exit 1
+}
+D0=$(devnum "$L0")
+D1=$(devnum "$L1")
+SECT=$(sectors "$L0")
+cleanup() {
+	dm_remove mod_a
+	dm_remove mod_b
+	free_loop "$L0"
+	free_loop "$L1"
+	load_log_stack >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+t_which() {
+	grep -q "^$LOG_MOD " /proc/modules || fail "$LOG_MOD not loaded"
+	if [ "$LOG_IMPL" = rs ]; then
+		grep -q '^dm_log ' /proc/modules && fail "in-tree dm_log is loaded"
+		# dm-mirror must be linked against us.
+		grep "^dm_log_rs " /proc/modules | grep -q dm_mirror ||
+			fail "dm_mirror does not use dm_log_rs: $(grep '^dm_log_rs ' /proc/modules)"
+	fi
+	return 0
+}
+ktap_result "$LOG_MOD serves the mirror target" t_which
+
+# A test module drives the registry's C API as dm-mirror or
+# dm-log-userspace would: duplicate names, unknown types, references.
+t_registry_api() {
+	local ko=$TESTS_DIR/modules/dm_log_registry_test.ko
+	dmesg_mark regtest
+	if ! insmod "$ko"; then
+		dmesg_since regtest | grep dm_log_registry_test >&2
+		return 1
+	fi
+	rmmod dm_log_registry_test
+}
+ktap_result "registry API: register, -EBUSY, -EINVAL, create, destroy, refs" t_registry_api
+
+t_refs() {
+	local base
+	base=$(refcnt $LOG_MOD)
+	dmsetup create mod_a --table "0 $SECT mirror core 2 1024 nosync 2 $D0 0 $D1 0" || return 1
+	expect_eq "refcount with one log" "$(refcnt $LOG_MOD)" $((base + 1)) || return 1
+	dmsetup create mod_b --table "0 $SECT mirror core 2 1024 nosync 2 $D0 0 $D1 0" || return 1
+	expect_eq "refcount with two logs" "$(refcnt $LOG_MOD)" $((base + 2)) || return 1
+	rmmod $LOG_MOD 2>/dev/null && fail "$LOG_MOD unloaded under a live mirror"
+	dm_remove mod_a && dm_remove mod_b || return 1
+	expect_eq "refcount after removal" "$(refcnt $LOG_MOD)" "$base"
+}
+ktap_result "each log holds a reference on the module; unload refused" t_refs
+
+t_unload() {
+	unload_log_stack || return 1
+	[ -e /sys/module/$LOG_MOD ] && fail "$LOG_MOD still present after rmmod"
+	load_log_stack || fail "reload failed"
+	dmsetup create mod_a --table "0 $SECT mirror core 2 1024 nosync 2 $D0 0 $D1 0" &&
+		dm_remove mod_a
+}
+ktap_result "unloads cleanly once unused, and loads again" t_unload
+
+# Installed the way an admin would (make modules_install -> updates/ +
+# depmod; staged by scripts/vm-test.sh into tests/out/modroot): plain
+# `modprobe dm-mirror` must then pull in dm-log-rs, not the in-tree dm-log.
+t_installed() {
+	local root=$REPO_DIR/tests/out/modroot
+	[ "$LOG_IMPL" = rs ] || return 0
+	[ -f "$root/lib/modules/$(uname -r)/updates/dm-log-rs.ko" ] ||
+		fail "no staged install under $root" || return 1
+	modprobe -d "$root" --show-depends dm-mirror | grep -q 'updates/dm-log-rs.ko' ||
+		fail "depmod does not resolve dm-mirror to updates/dm-log-rs.ko:" \
+			"$(modprobe -d "$root" --show-depends dm-mirror)" || return 1
+	unload_log_stack || return 1
+	modprobe -d "$root" dm-mirror || return 1
+	grep -q '^dm_log_rs ' /proc/modules || fail "modprobe dm-mirror did not load dm_log_rs"
+	grep -q '^dm_log ' /proc/modules && fail "modprobe dm-mirror loaded the in-tree dm_log"
+	return 0
+}
+ktap_result "installed into updates/: modprobe dm-mirror resolves to it (rs only)" t_installed
+
+t_no_dm_log() {
+	[ "$LOG_IMPL" = rs ] || return 0
+	modprobe dm-log 2>/dev/null && fail "in-tree dm-log loaded beside dm-log-rs"
+	grep -q '^dm_log ' /proc/modules && fail "dm_log present"
+	return 0
+}
+ktap_result "the in-tree dm-log cannot load beside it (rs only)" t_no_dm_log
+
+# The registry loads dm-log-<type> on demand: "userspace" brings in the
+# kernel's dm-log-userspace.ko, which registers through this registry. With
+# no log server the constructor fails, and every reference is given back.
+t_autoload() {
+	local ref0 r=0
+	rmmod dm_log_userspace 2>/dev/null
+	ref0=$(refcnt $LOG_MOD)
+	dmesg_mark autoload
+	if dmsetup create mod_a --table \
+		"0 $SECT mirror userspace 3 dmlogtest-uuid-1 core 1024 2 $D0 0 $D1 0" 2>/dev/null; then
+		dm_remove mod_a
+		fail "userspace log created with no server"
+		r=1
+	fi
+	grep -q '^dm_log_userspace ' /proc/modules || { fail "dm-log-userspace not autoloaded"; r=1; }
+	dmesg_since autoload | grep -q "Userspace log server not found" ||
+		{ fail "no 'server not found' message"; r=1; }
+	expect_eq "dm_log_userspace refcount" "$(refcnt dm_log_userspace)" 0 || r=1
+	rmmod dm_log_userspace || r=1
+	expect_eq "$LOG_MOD refcount" "$(refcnt $LOG_MOD)" "$ref0" || r=1
+	return $r
+}
+ktap_result "unknown type autoloads dm-log-<type> through the registry" t_autoload
+
+ktap_finish

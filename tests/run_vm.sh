@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of the kselftest run: loads the dirty-log stack for LOG_IMPL,
+# runs every program of TEST_PROGS as a KTAP subtest, then checks the kernel
+# log (warnings, lockdep, atomic sleep, list corruption, oopses) and kmemleak.
+# Prints KTAP; exits non-zero if anything failed.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/modules.sh"
+
+PROGS=$(sed -n 's/^TEST_PROGS := //p' "$TESTS_DIR/Makefile")
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# What must never appear in the kernel log during the run.
+BAD_LOG='WARNING:|BUG:|Oops|general protection|kernel BUG|Call Trace|RIP:|possible recursive locking|possible circular locking|inconsistent lock state|lock held when returning|sleeping function called from invalid context|scheduling while atomic|list_add corruption|list_del corruption|UBSAN|panicked at|rust_panic|blocked for more than|unreferenced object|kmemleak'
+
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+mkdir -p "$WORK"
+udevadm settle 2>/dev/null
+
+echo "KTAP version 1"
+echo "# dm-log-rs kselftests, LOG_IMPL=$LOG_IMPL, kernel $(uname -r)"
+nprogs=$(($(echo $PROGS | wc -w) + 2))
+echo "1..$nprogs"
+
+# Leaks from before the run (boot) are not ours.
+if [ -w $KMEMLEAK ]; then
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+fi
+dmesg_mark run-start
+
+n=0
+overall=0
+n=$((n + 1))
+if out=$(load_log_stack 2>&1); then
+	echo "ok $n load the dirty-log stack ($LOG_IMPL)"
+else
+	printf '%s\n' "$out" | sed 's/^/# /'
+	echo "not ok $n load the dirty-log stack ($LOG_IMPL)"
+	overall=1
+fi
+
+for p in $PROGS; do
+	n=$((n + 1))
+	echo "# selftests: dm-log-rs: $p"
+	if timeout 900 "$TESTS_DIR/$p" 2>&1 | sed 's/^/    /'; [ "${PIPESTATUS[0]}" = 0 ]; then
+		echo "ok $n selftests: dm-log-rs: $p"
+	else
+		echo "not ok $n selftests: dm-log-rs: $p"
+		overall=1
+	fi
+done
+
+# The kernel log of the whole run, and kmemleak after unloading our stack
+# (objects the module leaked stay unreferenced once it is gone).
+n=$((n + 1))
+echo "# selftests: dm-log-rs: kernel_log"
+{
+	echo "KTAP version 1"
+	k=0
+	kfail=0
+	k=$((k + 1))
+	if unload_log_stack >/dev/null 2>&1; then
+		echo "ok $k unload the dirty-log stack"
+	else
+		echo "# $(grep -E '^dm_(log|mirror|region)' /proc/modules)"
+		echo "not ok $k unload the dirty-log stack"
+		kfail=1
+	fi
+	k=$((k + 1))
+	if [ -w $KMEMLEAK ]; then
+		# kmemleak reports objects unreferenced for two scans and >5 s.
+		sleep 6
+		echo scan >$KMEMLEAK
+		echo scan >$KMEMLEAK
+		leaks=$(cat $KMEMLEAK)
+		if [ -z "$leaks" ]; then
+			echo "ok $k kmemleak reports nothing"
+		else
+			printf '%s\n' "$leaks" | head -60 | sed 's/^/# /'
+			echo "not ok $k kmemleak reports nothing"
+			kfail=1
+		fi
+	else
+		echo "not ok $k kmemleak reports nothing # kmemleak unavailable"
+		kfail=1
+	fi
+	k=$((k + 1))
+	bad=$(dmesg_since run-start | grep -E "$BAD_LOG")
+	if [ -z "$bad" ]; then
+		echo "ok $k no warning, lockdep report, oops or leak in the kernel log"
+	else
+		dmesg_since run-start | grep -E -B5 -A30 "$BAD_LOG" | head -120 | sed 's/^/# /'
+		echo "not ok $k no warning, lockdep report, oops or leak in the kernel log"
+		kfail=1
+	fi
+	echo "1..$k"
+	exit $kfail
+} 2>&1 | sed 's/^/    /'
+if [ "${PIPESTATUS[0]}" = 0 ]; then
+	echo "ok $n selftests: dm-log-rs: kernel_log"
+else
+	echo "not ok $n selftests: dm-log-rs: kernel_log"
+	overall=1
+fi
+echo "# dm-log-rs kselftests done: $([ $overall = 0 ] && echo PASS || echo FAIL)"
+exit $overall
