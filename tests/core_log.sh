@@ -133,8 +133,7 @@ t_region() {
 	wait_sync $M 240 || return 1
 	want="0 $len mirror 2 $D0 $D1 $n/$n 1 AA 1 core"
 	expect_eq "status" "$(dmsetup status $M)" "$want" || return 1
-	cmp -s <(head -c $((len * 512)) "$L0") <(head -c $((len * 512)) "$L1") ||
-		fail "legs differ over the target"
+	same_sectors "$L0" "$L1" "$len" || fail "legs differ over the target"
 	dm_remove $M
 }
 ktap_result "region size 8 on a 4 MiB target (1024 regions)" t_region 8192 8
@@ -165,7 +164,7 @@ t_big() {
 	dmsetup create mbig --table "0 $len mirror core 2 1024 nosync 2 $z0 0 $z1 0" || return 1
 	expect_eq "status" "$(dmsetup status mbig)" \
 		"0 $len mirror 2 $z0 $z1 2097152/2097152 1 AA 1 core" || return 1
-	dm_remove mbig
+	dm_remove mbig && dm_remove zbig0 && dm_remove zbig1
 }
 ktap_result "1 TiB mirror, 2097152 regions" t_big
 

@@ -25,11 +25,13 @@ ktap_header() {
 # ktap_result NAME COMMAND...: runs COMMAND, prints ok/not ok with its output
 # as diagnostics on failure.
 ktap_result() {
-	local name=$1 out rc
+	local name=$1 out rc t0
 	shift
 	_ktap_n=$((_ktap_n + 1))
+	t0=$(date +%s)
 	out=$("$@" 2>&1)
 	rc=$?
+	echo "# $(($(date +%s) - t0)) s"
 	if [ $rc = 0 ]; then
 		echo "ok $_ktap_n $name"
 	else
@@ -81,11 +83,14 @@ dm_remove() {
 	dmsetup remove "$1"
 }
 
-# The dm device node, independent of udev's /dev/mapper links.
+# A private node for a dm device, independent of udev's /dev/mapper links
+# (udev in the guest creates them asynchronously).
 dm_node() {
-	local mm
+	local mm n=/dev/dmlog-test-$1
 	mm=$(dm_devnum "$1") || return 1
-	echo "/dev/block/$mm"
+	[ -n "$mm" ] || return 1
+	rm -f "$n"
+	mknod "$n" b "${mm%:*}" "${mm#*:}" && echo "$n"
 }
 
 # new_loop NAME SIZE_MIB: a loop device over a sparse file in $WORK.
@@ -132,6 +137,11 @@ write_pattern() { # DEV SEED MIB [OFFSET_MIB]
 same_range() { # DEV1 DEV2 MIB [OFFSET_MIB]: byte-identical over the range
 	cmp -s <(dd if="$1" bs=1M skip="${4:-0}" count="$3" iflag=direct status=none) \
 		<(dd if="$2" bs=1M skip="${4:-0}" count="$3" iflag=direct status=none)
+}
+
+same_sectors() { # DEV1 DEV2 SECTORS: byte-identical over the first SECTORS
+	cmp -s <(dd if="$1" bs=1M count="$(($3 * 512))" iflag=direct,count_bytes status=none) \
+		<(dd if="$2" bs=1M count="$(($3 * 512))" iflag=direct,count_bytes status=none)
 }
 
 range_is_pattern() { # DEV SEED MIB [OFFSET_MIB]

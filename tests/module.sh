@@ -102,7 +102,19 @@ ktap_result "the in-tree dm-log cannot load beside it (rs only)" t_no_dm_log
 # The registry loads dm-log-<type> on demand: "userspace" brings in the
 # kernel's dm-log-userspace.ko, which registers through this registry. With
 # no log server the constructor fails, and every reference is given back.
+# With dm-log-rs, dm-log-userspace.ko's declared dependency must resolve to
+# it, which holds on an installed system (updates/ + depmod): the kernel's
+# modprobe helper is pointed at the staged installed tree for the test.
 t_autoload() {
+	local ref0 r=0 helper
+	helper=$(cat /proc/sys/kernel/modprobe)
+	[ "$LOG_IMPL" = rs ] && echo "$TESTS_DIR/modprobe-installed.sh" >/proc/sys/kernel/modprobe
+	_t_autoload
+	r=$?
+	echo "$helper" >/proc/sys/kernel/modprobe
+	return $r
+}
+_t_autoload() {
 	local ref0 r=0
 	rmmod dm_log_userspace 2>/dev/null
 	ref0=$(refcnt $LOG_MOD)

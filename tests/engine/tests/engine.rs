@@ -37,11 +37,25 @@ fn sync_keyword_is_exact() {
 #[test]
 fn rejects_bad_storage_and_too_many_regions() {
     assert_eq!(
-        Regions::new(100, SyncMode::Default, storage(10), storage(100), storage(100)).err(),
+        Regions::new(
+            100,
+            SyncMode::Default,
+            storage(10),
+            storage(100),
+            storage(100)
+        )
+        .err(),
         Some(RegionsError::BadStorage)
     );
     assert_eq!(
-        Regions::new(MAX_REGIONS + 1, SyncMode::Default, Vec::new(), Vec::new(), Vec::new()).err(),
+        Regions::new(
+            MAX_REGIONS + 1,
+            SyncMode::Default,
+            Vec::new(),
+            Vec::new(),
+            Vec::new()
+        )
+        .err(),
         Some(RegionsError::TooManyRegions)
     );
     assert!(Bitmap::new(storage(129), 128).is_none());
@@ -246,12 +260,20 @@ fn op(count: u64) -> impl Strategy<Value = Op> {
 }
 
 fn mode() -> impl Strategy<Value = SyncMode> {
-    prop_oneof![Just(SyncMode::Default), Just(SyncMode::Force), Just(SyncMode::NoSync)]
+    prop_oneof![
+        Just(SyncMode::Default),
+        Just(SyncMode::Force),
+        Just(SyncMode::NoSync)
+    ]
 }
 
 fn case() -> impl Strategy<Value = (u64, SyncMode, Vec<Op>)> {
     (1u64..300, mode()).prop_flat_map(|(count, m)| {
-        (Just(count), Just(m), proptest::collection::vec(op(count), 0..400))
+        (
+            Just(count),
+            Just(m),
+            proptest::collection::vec(op(count), 0..400),
+        )
     })
 }
 
