@@ -7,3 +7,4 @@
 #include <linux/dm-dirty-log.h>
 #include <linux/dm-io.h>
 #include <linux/connector.h>
+#include "dm_log_rs_helpers.h"

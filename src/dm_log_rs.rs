@@ -9,17 +9,20 @@
 //! - [`bindings`]: generated FFI bindings, used only by the abstractions;
 //! - [`dirty_log`]: safe abstraction over the dirty-log C API (ops table,
 //!   type registration, the exported registry); all `unsafe` lives here;
-//! - [`log_core`]: the log types, safe Rust;
+//! - [`dm_io`]: safe abstraction over dm-io (synchronous block I/O);
+//! - [`log_core`], [`log_disk`]: the log types, safe Rust;
 //! - [`engine`]: the bitmap region engine, plain `core` Rust, also built and
 //!   tested on the host (`tests/engine`).
 
 mod bindings;
 mod dirty_log;
+mod dm_io;
 // The engine is also a host crate (tests/engine), so its items are `pub`, and
 // not every helper is used by every log type.
 #[allow(dead_code, unreachable_pub)]
 mod engine;
 mod log_core;
+mod log_disk;
 
 use dirty_log::{registry, Registration};
 use kernel::prelude::*;
@@ -39,6 +42,7 @@ module! {
 /// registry is uninstalled.
 struct DmLogRs {
     _core: Registration<log_core::CoreLog>,
+    _disk: Registration<log_disk::DiskLog>,
     _registry: registry::Installed,
 }
 
@@ -46,9 +50,11 @@ impl kernel::Module for DmLogRs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let reg = registry::Registry::install()?;
         let core = Registration::new(module)?;
-        pr_info!("dirty log registry ready; types: core\n");
+        let disk = Registration::new(module)?;
+        pr_info!("dirty log registry ready; types: core, disk\n");
         Ok(DmLogRs {
             _core: core,
+            _disk: disk,
             _registry: reg,
         })
     }

@@ -167,6 +167,24 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
         }
     }
 
+    /// Sets bit `i` with release ordering: whoever takes the bit with
+    /// [`Bitmap::take_word`] afterwards sees every write this thread made
+    /// before. Used to flag changed parts of another bitmap.
+    pub fn set_release(&self, i: u64) {
+        if i < self.bits {
+            let (w, mask) = Self::locate(i);
+            self.words[w].fetch_or(mask, Ordering::Release);
+        }
+    }
+
+    /// Clears word `w` and returns what it held, with acquire ordering
+    /// (pairs with [`Bitmap::set_release`]).
+    pub fn take_word(&self, w: usize) -> u64 {
+        self.words
+            .get(w)
+            .map_or(0, |x| x.swap(0, Ordering::Acquire))
+    }
+
     /// Sets (or clears) every bit.
     pub fn fill(&self, value: bool) {
         for (w, word) in self.words.iter().enumerate() {

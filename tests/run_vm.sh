@@ -45,7 +45,7 @@ fi
 for p in $PROGS; do
 	n=$((n + 1))
 	echo "# selftests: dm-log-rs: $p"
-	if timeout 900 "$TESTS_DIR/$p" 2>&1 | sed 's/^/    /'; [ "${PIPESTATUS[0]}" = 0 ]; then
+	if timeout 900 "$TESTS_DIR/$p" 2>&1 | sed -u 's/^/    /'; [ "${PIPESTATUS[0]}" = 0 ]; then
 		echo "ok $n selftests: dm-log-rs: $p"
 	else
 		echo "not ok $n selftests: dm-log-rs: $p"
@@ -98,7 +98,7 @@ echo "# selftests: dm-log-rs: kernel_log"
 	fi
 	echo "1..$k"
 	exit $kfail
-} 2>&1 | sed 's/^/    /'
+} 2>&1 | sed -u 's/^/    /'
 if [ "${PIPESTATUS[0]}" = 0 ]; then
 	echo "ok $n selftests: dm-log-rs: kernel_log"
 else

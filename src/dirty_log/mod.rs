@@ -13,6 +13,9 @@
 //! API lives in this module and in [`registry`].
 
 pub(crate) mod registry;
+mod target;
+
+pub(crate) use target::{DmDev, Target};
 
 use crate::bindings;
 use core::{fmt, marker::PhantomData, ptr::NonNull};
@@ -23,6 +26,7 @@ use kernel::{
     str::CStr,
     types::{ForeignOwnable, Opaque},
 };
+use target::FlushFn;
 
 /// A region number.
 pub(crate) type Region = u64;
@@ -36,51 +40,6 @@ pub(crate) enum StatusType {
     Table,
     /// The IMA measurement string.
     Ima,
-}
-
-/// The mirror's flush callback: flushes every leg (`mirror_flush`).
-type FlushFn = unsafe extern "C" fn(*mut bindings::dm_target) -> c_int;
-
-/// The device-mapper target a log belongs to.
-///
-/// # Invariants
-///
-/// `ti` points to the `dm_target` the log was constructed for; device-mapper
-/// keeps it alive until after the log's destructor returned, which is the
-/// whole lifetime of the log's context and so of this object. `flush` is the
-/// callback the target passed to `dm_dirty_log_create`, if any.
-pub(crate) struct Target {
-    ti: NonNull<bindings::dm_target>,
-    flush: Option<FlushFn>,
-}
-
-// SAFETY: `Target` only reads fields that are immutable after the target's
-// constructor (`len`) and calls device-mapper functions that may be called
-// from any thread; the pointer itself carries no thread affinity.
-unsafe impl Send for Target {}
-// SAFETY: See the `Send` impl; no method takes `&mut self` or mutates state
-// through the shared reference.
-unsafe impl Sync for Target {}
-
-impl Target {
-    /// Length of the target in 512-byte sectors.
-    pub(crate) fn len(&self) -> u64 {
-        // SAFETY: By the type invariant `ti` is valid; `len` is set before the
-        // log is constructed and never changes afterwards.
-        unsafe { (*self.ti.as_ptr()).len }
-    }
-
-    /// Calls the target's flush callback (the mirror flushes every leg).
-    /// Succeeds when the target gave none.
-    #[allow(dead_code)] // Used by the disk log.
-    pub(crate) fn flush(&self) -> Result {
-        match self.flush {
-            // SAFETY: By the type invariant `f` is the target's callback and
-            // `ti` the live target it expects.
-            Some(f) => kernel::error::to_result(unsafe { f(self.ti.as_ptr()) }),
-            None => Ok(()),
-        }
-    }
 }
 
 /// The arguments of a log's table line (after the argument count).
@@ -105,6 +64,13 @@ impl<'a> Args<'a> {
     /// Number of arguments.
     pub(crate) fn len(&self) -> usize {
         self.argv.len()
+    }
+
+    /// The arguments from `from` on.
+    pub(crate) fn tail(&self, from: usize) -> Args<'a> {
+        Args {
+            argv: self.argv.get(from..).unwrap_or(&[]),
+        }
     }
 
     /// Argument `i`, if there is one.
@@ -258,9 +224,10 @@ impl<T: LogType> Adapter<T> {
         from_result(|| {
             let ti = NonNull::new(ti).ok_or(EINVAL)?;
             // SAFETY: `log` is valid per the function's safety requirements.
-            let flush = unsafe { (*log).flush_callback_fn };
-            // INVARIANT: `ti` is the live target, which outlives the log.
-            let target = Target { ti, flush };
+            let flush: Option<FlushFn> = unsafe { (*log).flush_callback_fn };
+            // SAFETY: `ti` is the live target the log is built for; it
+            // outlives the log and so the log's context.
+            let target = unsafe { Target::new(ti, flush) };
             // SAFETY: Guaranteed by the function's safety requirements; the
             // strings outlive this call, and `Args` does not escape it.
             let args = unsafe { Args::from_raw(argc, argv) };

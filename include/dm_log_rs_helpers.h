@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* C helpers of dm-log-rs (src/helpers.c): wrappers of static inlines/macros. */
+#ifndef DM_LOG_RS_HELPERS_H
+#define DM_LOG_RS_HELPERS_H
+
+#include <linux/types.h>
+
+struct block_device;
+
+u64 dmlogrs_bdev_nr_bytes(struct block_device *bdev);
+unsigned int dmlogrs_bdev_logical_block_size(struct block_device *bdev);
+unsigned short dmlogrs_ioprio_default(void);
+
+#endif

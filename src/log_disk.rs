@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The "disk" dirty log: region state persisted on a log device, in the
+//! on-disk format of the kernel's C disk log.
+//!
+//! Table line: `disk <#args> <log_dev> <region_size> [sync|nosync]`, `#args`
+//! being 2 or 3.
+//!
+//! # On-disk format (that of `dm-log.c`, version 2)
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 4 | magic `0x4D695272` ("MiRr"), little-endian |
+//! | 4 | 4 | version, 2 (1 is read as 2) |
+//! | 8 | 8 | number of regions the bitmap covers |
+//! | 16 | 1008 | unused (zero when written by us) |
+//! | 1024 | B | clean bitmap: bit *i* at byte *i/8*, bit *i%8*; 1 = clean |
+//!
+//! `B` is the region count rounded up to 64 bits, in bytes; the whole area
+//! is rounded up to the log device's logical block size.
+//!
+//! # Flushing only what changed
+//!
+//! The C log writes the whole area on every flush in which anything was
+//! touched. This one tracks which logical blocks of the area hold a clean
+//! bit that changed since the last successful write, and writes only those
+//! blocks (coalesced into runs), and nothing when nothing changed. Each block
+//! written holds the current state of all the regions it covers, so a block
+//! on disk is always self-consistent; ordering against the data writes is
+//! the mirror's (it flushes the log before issuing writes to newly dirtied
+//! regions, and flushes the legs before a clean state is written), and a
+//! crash between two block writes leaves each block either old or new, both
+//! of which are valid states of the regions in it: a region is written clean
+//! only after its data reached both legs, and written dirty before its data
+//! writes are issued.
+
+use crate::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
+use crate::dm_io::{IoClient, SECTOR_SIZE};
+use crate::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
+use crate::log_core::{alloc_words, new_regions, RegionArgs, Words};
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::{c_str, new_mutex, prelude::*, sync::Mutex};
+
+/// Header magic, "MiRr".
+const MAGIC: u32 = 0x4D69_5272;
+/// Current on-disk version.
+const VERSION: u32 = 2;
+/// Byte offset of the bitmap in the log area.
+const BITMAP_OFFSET: usize = 1024;
+
+/// Per-log counters, beyond what the status line shows.
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Regions marked dirty (clean to dirty transitions).
+    pub(crate) marks: AtomicU64,
+    /// Regions marked clean (dirty to clean transitions).
+    pub(crate) clears: AtomicU64,
+    /// Flushes that wrote something.
+    pub(crate) flushes: AtomicU64,
+    /// Bytes written by flushes.
+    pub(crate) flush_bytes: AtomicU64,
+    /// Regions handed out for resync.
+    pub(crate) resync_regions: AtomicU64,
+}
+
+/// State used only by flush and resume, under the I/O lock.
+struct IoState {
+    /// The log area: header and serialised clean bitmap.
+    buf: KVVec<u8>,
+}
+
+/// A disk log.
+#[pin_data]
+pub(crate) struct DiskLog {
+    target: Target,
+    args: RegionArgs,
+    regions: Regions<Words>,
+    /// One bit per logical block of the log area: a clean bit in it changed
+    /// since it was last written.
+    changed: Bitmap<Words>,
+    /// Logical block size of the log device.
+    block_size: usize,
+    /// Some region went clean to dirty / dirty to clean since the last
+    /// flush (the C log's `touched_dirtied` / `touched_cleaned`).
+    dirtied: AtomicBool,
+    cleaned: AtomicBool,
+    /// Flushing the legs failed: no region may be recorded clean again.
+    flush_failed: AtomicBool,
+    /// An I/O error on the log device (status `D`).
+    dev_failed: AtomicBool,
+    /// A cache flush of the log device failed (status `F`).
+    dev_flush_failed: AtomicBool,
+    counters: Counters,
+    client: IoClient,
+    #[pin]
+    io: Mutex<IoState>,
+    // Dropped last: the device is put after the I/O client is gone.
+    dev: DmDev,
+}
+
+impl DiskLog {
+    /// Block of the log area that holds region `region`'s clean bit.
+    fn block_of(&self, region: Region) -> u64 {
+        let word = region / WORD_BITS;
+        ((BITMAP_OFFSET as u64) + word * 8) / self.block_size as u64
+    }
+
+    /// Records an I/O failure of the log device; the first one raises a
+    /// table event so dmeventd/LVM look at the status.
+    fn fail_device(&self) {
+        if !self.dev_failed.swap(true, Ordering::AcqRel) {
+            self.target.table_event();
+        }
+    }
+
+    /// Serialises the clean bits of blocks `[first, end)` into `buf`.
+    fn serialise(&self, buf: &mut [u8], first: usize, end: usize) {
+        let from = (first * self.block_size).max(BITMAP_OFFSET);
+        let to = (end * self.block_size).min(buf.len());
+        let clean = self.regions.clean_bits();
+        let mut off = from;
+        while off + 8 <= to {
+            let w = (off - BITMAP_OFFSET) / 8;
+            buf[off..off + 8].copy_from_slice(&clean.word(w).to_le_bytes());
+            off += 8;
+        }
+    }
+
+    /// Marks every block of the log area as changed.
+    fn all_changed(&self) {
+        self.changed.fill(true);
+    }
+
+    /// Writes the changed blocks, coalesced into runs, and returns the
+    /// bytes written. On error every block not written is flagged again.
+    fn write_changed(&self, io: &mut IoState) -> Result<u64> {
+        let mut written = 0u64;
+        let mut run: Option<(usize, usize)> = None;
+        for w in 0..crate::engine::words_for(self.changed.len()) {
+            let mut bits = self.changed.take_word(w);
+            while bits != 0 {
+                let b = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                run = match run {
+                    Some((first, end)) if end == b => Some((first, b + 1)),
+                    Some((first, end)) => {
+                        if let Err(e) = self.write_run(io, first, end) {
+                            self.flag_again(b, w, bits);
+                            return Err(e);
+                        }
+                        written += ((end - first) * self.block_size) as u64;
+                        Some((b, b + 1))
+                    }
+                    None => Some((b, b + 1)),
+                };
+            }
+        }
+        if let Some((first, end)) = run {
+            written += self.write_run(io, first, end)?;
+        }
+        Ok(written)
+    }
+
+    /// Flags block `b` and the blocks still set in `rest` (bits of word `w`)
+    /// as changed again, after a failed write.
+    fn flag_again(&self, b: usize, w: usize, mut rest: u64) {
+        self.changed.set_release(b as u64);
+        while rest != 0 {
+            self.changed
+                .set_release((w * 64) as u64 + u64::from(rest.trailing_zeros()));
+            rest &= rest - 1;
+        }
+    }
+
+    /// Serialises and writes blocks `[first, end)`; flags them again on
+    /// error. Returns the bytes written.
+    fn write_run(&self, io: &mut IoState, first: usize, end: usize) -> Result<u64> {
+        self.serialise(&mut io.buf, first, end);
+        let from = first * self.block_size;
+        let to = end * self.block_size;
+        let r = self
+            .client
+            .write(&self.dev, (from / SECTOR_SIZE) as u64, &io.buf[from..to]);
+        if r.is_err() {
+            for b in first..end {
+                self.changed.set_release(b as u64);
+            }
+        }
+        r.map(|()| (to - from) as u64)
+    }
+
+    /// Reads the log area and loads the clean bitmap from it, as the C log
+    /// does at resume. Returns the region count the header covered (0 for a
+    /// new or unreadable log).
+    fn load(&self, io: &mut IoState) -> u64 {
+        let name = self.dev.name();
+        if self.client.read(&self.dev, 0, &mut io.buf).is_err() {
+            pr_warn!(
+                "disk: {}: cannot read the log header; all regions out of sync\n",
+                name
+            );
+            self.fail_device();
+            return 0;
+        }
+        let le32 =
+            |o: usize| u32::from_le_bytes([io.buf[o], io.buf[o + 1], io.buf[o + 2], io.buf[o + 3]]);
+        let magic = le32(0);
+        let mut version = le32(4);
+        let mut nr = [0u8; 8];
+        nr.copy_from_slice(&io.buf[8..16]);
+        let nr = u64::from_le_bytes(nr);
+        if self.args.sync != SyncMode::Default || magic != MAGIC {
+            // A new log (or one the table asks to rebuild).
+            return 0;
+        }
+        if version == 1 {
+            version = VERSION;
+        }
+        if version != VERSION {
+            pr_warn!(
+                "disk: {}: incompatible log version {} (expected {}); all regions out of sync\n",
+                name,
+                version,
+                VERSION
+            );
+            self.fail_device();
+            return 0;
+        }
+        let clean = self.regions.clean_bits();
+        for (w, chunk) in io.buf[BITMAP_OFFSET..].chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            clean.load_word(w, u64::from_le_bytes(word));
+        }
+        nr
+    }
+}
+
+#[vtable]
+impl LogType for DiskLog {
+    const NAME: &'static CStr = c_str!("disk");
+
+    fn new(target: Target, args: &Args<'_>) -> Result<Pin<KBox<Self>>> {
+        if args.len() < 2 || args.len() > 3 {
+            pr_err!(
+                "disk: expected <log_dev> <region_size> [sync|nosync], got {} argument(s)\n",
+                args.len()
+            );
+            return Err(EINVAL);
+        }
+        let path = args.get(0).ok_or(EINVAL)?;
+        let dev = target.get_device(path).inspect_err(|e| {
+            pr_err!(
+                "disk: cannot open log device \"{}\" (error {})\n",
+                path,
+                e.to_errno()
+            )
+        })?;
+        let region_args = RegionArgs::parse("disk", target.len(), &args.tail(1))?;
+        let block_size = dev.logical_block_size() as usize;
+        if block_size < SECTOR_SIZE || !block_size.is_power_of_two() {
+            pr_err!(
+                "disk: log device {} has block size {}\n",
+                dev.name(),
+                block_size
+            );
+            return Err(EINVAL);
+        }
+        let bitmap_bytes = crate::engine::words_for(region_args.region_count) * 8;
+        let area = (BITMAP_OFFSET + bitmap_bytes).next_multiple_of(block_size);
+        if area as u64 > dev.size_bytes() {
+            pr_err!(
+                "disk: log device {} too small: need {} bytes for {} regions, has {}\n",
+                dev.name(),
+                area,
+                region_args.region_count,
+                dev.size_bytes()
+            );
+            return Err(EINVAL);
+        }
+        let regions = new_regions("disk", &region_args)?;
+        let nblocks = (area / block_size) as u64;
+        let changed = Bitmap::new(alloc_words(nblocks)?, nblocks).ok_or(ENOMEM)?;
+        let mut buf = KVVec::with_capacity(area, GFP_KERNEL)?;
+        buf.extend_with(area, 0u8, GFP_KERNEL)?;
+        let client =
+            IoClient::new().inspect_err(|_| pr_err!("disk: cannot create a dm-io client\n"))?;
+        KBox::pin_init(
+            pin_init!(DiskLog {
+                target,
+                args: region_args,
+                regions,
+                changed,
+                block_size,
+                dirtied: AtomicBool::new(false),
+                cleaned: AtomicBool::new(false),
+                flush_failed: AtomicBool::new(false),
+                dev_failed: AtomicBool::new(false),
+                dev_flush_failed: AtomicBool::new(false),
+                counters: Counters::default(),
+                client,
+                io <- new_mutex!(IoState { buf }, "dm_log_rs::DiskLog::io"),
+                dev,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn postsuspend(&self) -> Result {
+        self.flush()
+    }
+
+    fn resume(&self) -> Result {
+        let mut io = self.io.lock();
+        let count = self.regions.count();
+        let on_disk = self.load(&mut io);
+        // Regions the log did not cover (new log, or the device grew).
+        let nosync = self.args.sync == SyncMode::NoSync;
+        self.regions
+            .clean_bits()
+            .fill_range(on_disk.min(count), count, nosync);
+        self.regions.sync_from_clean();
+        self.regions.restart_resync();
+
+        // Write the whole area with the header for the current size.
+        io.buf[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        io.buf[4..8].copy_from_slice(&VERSION.to_le_bytes());
+        io.buf[8..16].copy_from_slice(&count.to_le_bytes());
+        let nblocks = self.changed.len() as usize;
+        self.serialise(&mut io.buf, 0, nblocks);
+        self.changed.fill(false);
+        self.dirtied.store(false, Ordering::Release);
+        self.cleaned.store(false, Ordering::Release);
+        let r = self.client.write(&self.dev, 0, &io.buf).and_then(|()| {
+            self.client.flush(&self.dev).inspect_err(|_| {
+                self.dev_flush_failed.store(true, Ordering::Release);
+            })
+        });
+        if let Err(e) = r {
+            pr_warn!("disk: {}: cannot write the log header\n", self.dev.name());
+            self.all_changed();
+            self.dirtied.store(true, Ordering::Release);
+            self.fail_device();
+            return Err(e);
+        }
+        self.counters
+            .flush_bytes
+            .fetch_add(io.buf.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn region_size(&self) -> u32 {
+        self.args.region_size
+    }
+
+    fn is_clean(&self, region: Region) -> bool {
+        self.regions.is_clean(region)
+    }
+
+    fn in_sync(&self, region: Region, _can_block: bool) -> Result<bool> {
+        Ok(self.regions.in_sync(region))
+    }
+
+    fn flush(&self) -> Result {
+        let mut io = self.io.lock();
+        let dirtied = self.dirtied.swap(false, Ordering::AcqRel);
+        let cleaned = self.cleaned.swap(false, Ordering::AcqRel);
+        if !dirtied && !cleaned {
+            return Ok(());
+        }
+        let mut dirtied = dirtied;
+        if cleaned && !self.flush_failed.load(Ordering::Acquire) && self.target.flush().is_err() {
+            // The legs may not hold what the clean regions claim: from now
+            // on every region is dirty, as in the C log.
+            pr_warn!("disk: flushing the mirror legs failed; marking every region dirty\n");
+            self.flush_failed.store(true, Ordering::Release);
+            self.regions.set_all_clean(false);
+            self.all_changed();
+            dirtied = true;
+        }
+        let written = match self.write_changed(&mut io) {
+            Ok(n) => n,
+            Err(e) => {
+                self.dirtied.fetch_or(dirtied, Ordering::AcqRel);
+                self.cleaned.fetch_or(cleaned, Ordering::AcqRel);
+                self.fail_device();
+                return Err(e);
+            }
+        };
+        if dirtied {
+            if let Err(e) = self.client.flush(&self.dev) {
+                self.dirtied.store(true, Ordering::Release);
+                self.dev_flush_failed.store(true, Ordering::Release);
+                self.fail_device();
+                return Err(e);
+            }
+        }
+        if written != 0 {
+            self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .flush_bytes
+                .fetch_add(written, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn mark_region(&self, region: Region) {
+        if self.regions.mark(region) {
+            self.changed.set_release(self.block_of(region));
+            self.dirtied.store(true, Ordering::Release);
+            self.counters.marks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn clear_region(&self, region: Region) {
+        if self.flush_failed.load(Ordering::Acquire) {
+            return;
+        }
+        if self.regions.clear(region) {
+            self.changed.set_release(self.block_of(region));
+            self.cleaned.store(true, Ordering::Release);
+            self.counters.clears.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn get_resync_work(&self) -> Result<Option<Region>> {
+        let r = self.regions.next_resync_work();
+        if r.is_some() {
+            self.counters.resync_regions.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(r)
+    }
+
+    fn set_region_sync(&self, region: Region, in_sync: bool) {
+        self.regions.set_region_sync(region, in_sync);
+    }
+
+    fn sync_count(&self) -> Region {
+        self.regions.sync_count()
+    }
+
+    fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
+        match kind {
+            StatusType::Info => {
+                let health = if self.dev_flush_failed.load(Ordering::Acquire) {
+                    'F'
+                } else if self.dev_failed.load(Ordering::Acquire) {
+                    'D'
+                } else {
+                    'A'
+                };
+                write!(out, "3 disk {} {}", self.dev.name(), health)
+            }
+            StatusType::Table => self.args.write_table(out, "disk", Some(&self.dev.name())),
+            StatusType::Ima => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The "disk" dirty log under the in-tree mirror target: formats, the on-disk
+# header and bitmap, persistence, sync/nosync on a zeroed log, dirty state
+# read back, logs written by one implementation read by the other, log
+# device failure, malformed tables.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/modules.sh"
+
+ktap_header "disk_log: mirror target with the disk dirty log"
+
+MIB=32
+L0=$(new_loop disk0 $MIB) && L1=$(new_loop disk1 $MIB) && LL=$(new_loop disklog 1) || {
+	echo "Bail out! cannot set up loop devices"
+	exit 1
+}
+D0=$(devnum "$L0")
+D1=$(devnum "$L1")
+DL=$(devnum "$LL")
+SECT=$(sectors "$L0")
+N=$((SECT / 1024)) # regions of 512 KiB
+M=mdisk
+OTHER=c
+[ "$LOG_IMPL" = c ] && OTHER=rs
+
+cleanup() {
+	dm_remove $M
+	dm_remove dslow
+	dm_remove dlogerr
+	dm_remove zbig0
+	dm_remove zbig1
+	free_loop "$L0"
+	free_loop "$L1"
+	free_loop "$LL"
+	# Leave the stack of LOG_IMPL loaded, whatever happened.
+	if ! grep -q "^$LOG_MOD " /proc/modules; then
+		LOG_IMPL=$OTHER unload_log_stack 2>/dev/null
+		load_log_stack
+	fi
+}
+trap cleanup EXIT
+
+table() { # LOGARGS...: a mirror table line over L0/L1 with a disk log
+	echo "0 $SECT mirror disk $* 2 $D0 0 $D1 0"
+}
+
+zero_log() { dd if=/dev/zero of="$LL" bs=1M count=1 oflag=direct status=none; }
+
+# Log area bytes: HEX BYTES at OFFSET.
+log_hex() { dd if="$LL" bs=512 count=4 iflag=direct status=none | od -An -tx1 -v -j "$1" -N "$2" | tr -d ' \n'; }
+
+reset_legs() {
+	write_pattern "$L0" "$1" $MIB &&
+		dd if=/dev/zero of="$L1" bs=1M count=$MIB oflag=direct status=none
+}
+
+# switch_impl IMPL: unload the current stack and load IMPL's.
+switch_impl() {
+	local cur=$LOG_IMPL
+	grep -q '^dm_log_rs ' /proc/modules && cur=rs
+	grep -q '^dm_log ' /proc/modules && cur=c
+	LOG_IMPL=$cur LOG_MOD=$([ "$cur" = c ] && echo dm_log || echo dm_log_rs) unload_log_stack &&
+		LOG_IMPL=$1 load_log_stack
+}
+
+t_create() {
+	zero_log && reset_legs seed-da || return 1
+	dmsetup create $M --table "$(table 2 "$DL" 1024)" || return 1
+	expect_eq "table" "$(dmsetup table $M)" "$(table 2 "$DL" 1024)" || return 1
+	wait_sync $M 180 || return 1
+	expect_eq "status" "$(dmsetup status $M)" \
+		"0 $SECT mirror 2 $D0 $D1 $N/$N 1 AA 3 disk $DL A" || return 1
+	same_range "$L0" "$L1" $MIB || fail "legs differ after resync"
+}
+ktap_result "create on a zeroed log: full resync, table and status as C" t_create
+
+t_header() {
+	dm_remove $M || return 1
+	expect_eq "header" "$(log_hex 0 16)" "7252694d02000000$(printf '%02x' $N)00000000000000" ||
+		return 1
+	# 64 regions, all clean after the resync: 8 bytes of ones at 1024.
+	expect_eq "bitmap" "$(log_hex 1024 8)" "ffffffffffffffff"
+}
+ktap_result "on-disk header and bitmap after a clean shutdown" t_header
+
+t_persist() {
+	# Make region 5 differ between the legs behind the mirror's back. A
+	# persisted clean state means no resync will touch it.
+	write_pattern "$L1" seed-stale 1 2 || return 1
+	dmsetup create $M --table "$(table 2 "$DL" 1024)" || return 1
+	expect_eq "status" "$(sync_fraction $M)" "$N/$N" || return 1
+	sleep 2
+	same_range "$L0" "$L1" $MIB && fail "a clean region was resynced"
+	dm_remove $M
+}
+ktap_result "clean state persists across remove/re-create (no resync)" t_persist
+
+# A log with regions 3 and 40 dirty, as a crash would leave it: they must
+# come up out of sync and be resynced; the rest must not.
+t_dirty_read() {
+	local want
+	reset_legs seed-db || return 1
+	write_pattern "$L1" seed-db 3 0 || return 1 # leg 1 = leg 0 except...
+	dd if="$L0" of="$L1" bs=1M skip=3 seek=3 iflag=direct oflag=direct status=none || return 1
+	write_pattern "$L1" seed-stale 1 20 || return 1 # ...region 40 (MiB 20)
+	# Region 3 is the same on both legs but dirty: harmless to resync.
+	# bitmap: all ones except bits 3 and 40 -> bytes f7 ff ff ff ff fe ff ff
+	printf '\x72\x52\x69\x4d\x02\x00\x00\x00\x40\x00\x00\x00\x00\x00\x00\x00' |
+		dd of="$LL" bs=16 count=1 conv=notrunc status=none || return 1
+	printf '\xf7\xff\xff\xff\xff\xfe\xff\xff' |
+		dd of="$LL" bs=1 seek=1024 conv=notrunc status=none || return 1
+	sync
+	dmsetup create $M --table "$(table 2 "$DL" 1024)" || return 1
+	wait_sync $M 120 || return 1
+	same_range "$L0" "$L1" $MIB || fail "dirty region 40 not resynced"
+	dm_remove $M
+}
+ktap_result "dirty regions in a log come up out of sync and are resynced" t_dirty_read
+
+t_nosync() {
+	zero_log && reset_legs seed-dc || return 1
+	dmsetup create $M --table "$(table 3 "$DL" 1024 nosync)" || return 1
+	expect_eq "table" "$(dmsetup table $M)" "$(table 3 "$DL" 1024 nosync)" || return 1
+	expect_eq "sync" "$(sync_fraction $M)" "$N/$N" || return 1
+	expect_eq "header" "$(log_hex 0 4)" "7252694d" || return 1
+	same_range "$L0" "$L1" $MIB && fail "nosync resynced"
+	dm_remove $M
+}
+ktap_result "nosync on a zeroed log: all in sync, header written" t_nosync
+
+t_forcesync() {
+	reset_legs seed-dd || return 1
+	dmsetup create $M --table "$(table 3 "$DL" 1024 sync)" || return 1
+	expect_eq "table" "$(dmsetup table $M)" "$(table 3 "$DL" 1024 sync)" || return 1
+	wait_sync $M 180 || return 1
+	same_range "$L0" "$L1" $MIB || fail "legs differ"
+	dm_remove $M
+}
+ktap_result "sync: full resync even of a clean log" t_forcesync
+
+t_write() {
+	local dev
+	dmsetup create $M --table "$(table 2 "$DL" 1024)" || return 1
+	dev=$(dm_node $M) || return 1
+	write_pattern "$dev" seed-de 8 4 || return 1
+	range_is_pattern "$L0" seed-de 8 4 && range_is_pattern "$L1" seed-de 8 4 ||
+		fail "write missing on a leg"
+	dmsetup suspend $M && dmsetup resume $M || return 1
+	expect_eq "bitmap after suspend" "$(log_hex 1024 8)" "ffffffffffffffff" || return 1
+	dm_remove $M
+}
+ktap_result "writes mirrored; log all clean after suspend" t_write
+
+# Crash image: leg 1 behind a dm-delay that holds writes for 8 s; a 1 MiB
+# write to regions 10 and 11 is in flight when the log device is copied. That
+# copy is what a crash would leave: regions 10 and 11 dirty.
+crash_image() { # OUTFILE
+	local s1
+	dmsetup create dslow --table "0 $SECT delay $D1 0 0 $D1 0 8000" || return 1
+	s1=$(dm_devnum dslow)
+	dmsetup create $M --table "0 $SECT mirror disk 2 $DL 1024 2 $D0 0 $s1 0" || return 1
+	local dev
+	dev=$(dm_node $M) || return 1
+	write_pattern "$dev" seed-crash 1 5 &
+	sleep 4
+	dd if="$LL" of="$1" bs=4096 count=2 iflag=direct status=none
+	wait
+	dm_remove $M
+	dm_remove dslow
+}
+
+t_crash_image() {
+	local img=$WORK/crash.img bits
+	dmsetup create $M --table "$(table 2 "$DL" 1024)" && wait_sync $M 180 &&
+		dm_remove $M || return 1
+	crash_image "$img" || return 1
+	bits=$(od -An -tx1 -v -j 1024 -N 8 "$img" | tr -d ' \n')
+	# Regions 10 and 11 (MiB 5) are bits 2 and 3 of byte 1: f3.
+	expect_eq "crash bitmap" "$bits" "fff3ffffffffffff"
+}
+ktap_result "a write in flight is on disk as dirty (crash image)" t_crash_image
+
+# The other implementation reads what this one wrote, clean and dirty.
+t_compat() {
+	local img=$WORK/crash.img r=0
+	switch_impl $OTHER || return 1
+	# Clean log from this implementation (t_write left it clean).
+	dmsetup create $M --table "$(table 2 "$DL" 1024)" || r=1
+	[ $r = 0 ] && { expect_eq "clean log read by $OTHER" "$(sync_fraction $M)" "$N/$N" || r=1; }
+	dm_remove $M
+	# The crash image: regions 10-11 dirty. Make them differ between the
+	# legs (a write that reached one leg only), and a clean region too: the
+	# dirty ones must be resynced, the clean one left alone.
+	dd if="$img" of="$LL" bs=4096 count=2 oflag=direct conv=notrunc status=none || r=1
+	write_pattern "$L1" seed-stale2 1 5 || r=1
+	write_pattern "$L1" seed-stale3 1 20 || r=1
+	dmsetup create $M --table "$(table 2 "$DL" 1024)" || r=1
+	wait_sync $M 120 || r=1
+	same_range "$L0" "$L1" 1 5 || { fail "dirty regions 10-11 not resynced by $OTHER"; r=1; }
+	same_range "$L0" "$L1" 1 20 && { fail "$OTHER resynced a clean region"; r=1; }
+	dm_remove $M
+	switch_impl "$LOG_IMPL" || r=1
+	return $r
+}
+ktap_result "logs written by $LOG_IMPL (clean and crashed) are read by $OTHER" t_compat
+
+# Log device failure: the log sits on a linear device that is swapped for an
+# 'error' target; the next flush fails, the status says D (or F) and a table
+# event is raised; I/O does not hang.
+events() { dmsetup info "$1" | sed -n 's/^Event number: *//p'; }
+t_log_failure() {
+	local dev ev
+	dmsetup create dlogerr --table "0 2048 linear $DL 0" || return 1
+	local de
+	de=$(dm_devnum dlogerr)
+	dmsetup create $M --table "0 $SECT mirror disk 2 $de 1024 2 $D0 0 $D1 0" || return 1
+	wait_sync $M 180 || return 1
+	ev=$(events $M)
+	dmsetup suspend dlogerr && dmsetup load dlogerr --table "0 2048 error" &&
+		dmsetup resume dlogerr || return 1
+	dev=$(dm_node $M) || return 1
+	timeout 60 dd if=/dev/zero of="$dev" bs=4k count=1 seek=1000 oflag=direct status=none
+	local st
+	st=$(dmsetup status $M)
+	case "$st" in
+	*" 3 disk $de D" | *" 3 disk $de F") ;;
+	*) fail "status after log failure: $st" ;;
+	esac || return 1
+	[ "$(events $M)" -gt "$ev" ] ||
+		fail "no table event"
+	dm_remove $M
+	dm_remove dlogerr
+}
+ktap_result "log device failure: status D/F, table event, no hang" t_log_failure
+
+# --- malformed tables ------------------------------------------------------
+n_bad=0
+t_bad() { # LOGARGS RS_MESSAGE C_MESSAGE
+	local want ref0
+	if [ "$LOG_IMPL" = c ]; then want=$3; else want=$2; fi
+	n_bad=$((n_bad + 1))
+	ref0=$(refcnt $LOG_MOD)
+	dmesg_mark "dbad$n_bad"
+	if dmsetup create mbad --table "0 $SECT mirror $1 2 $D0 0 $D1 0" 2>/dev/null; then
+		dm_remove mbad
+		fail "table accepted: $1"
+		return 1
+	fi
+	dm_exists mbad && fail "device left behind" && return 1
+	expect_eq "refcount" "$(refcnt $LOG_MOD)" "$ref0" || return 1
+	dmesg_since "dbad$n_bad" | grep -qF -- "$want" ||
+		fail "kernel log lacks '$want':" "$(dmesg_since "dbad$n_bad")"
+}
+ktap_result "bad: one argument" t_bad "disk 1 $DL" \
+	"disk: expected <log_dev> <region_size> [sync|nosync], got 1 argument(s)" \
+	"wrong number of arguments to disk dirty region log"
+ktap_result "bad: four arguments" t_bad "disk 4 $DL 1024 sync x" \
+	"disk: expected <log_dev> <region_size> [sync|nosync], got 4 argument(s)" \
+	"wrong number of arguments to disk dirty region log"
+ktap_result "bad: unknown log device" t_bad "disk 2 /dev/nonexistent 1024" \
+	'disk: cannot open log device "/dev/nonexistent"' "Error creating mirror dirty log"
+ktap_result "bad: region size 1000" t_bad "disk 2 $DL 1000" \
+	'disk: invalid region size "1000"' "invalid region size 1000"
+ktap_result "bad: sync word 'NOSYNC'" t_bad "disk 3 $DL 1024 NOSYNC" \
+	'disk: unrecognised sync argument "NOSYNC"' \
+	"unrecognised sync argument to dirty region log: NOSYNC"
+
+t_too_small() {
+	local len=$((1 << 31)) z0 z1 ref0 r=0
+	dmsetup create zbig0 --table "0 $len zero" && dmsetup create zbig1 --table "0 $len zero" ||
+		return 1
+	z0=$(dm_devnum zbig0) z1=$(dm_devnum zbig1)
+	ref0=$(refcnt $LOG_MOD)
+	dmesg_mark dsmall
+	# 1 TiB at 8 sectors a region: 2^28 regions, a 32 MiB bitmap > 1 MiB.
+	if dmsetup create mbad --table "0 $len mirror disk 3 $DL 8 nosync 2 $z0 0 $z1 0" 2>/dev/null; then
+		dm_remove mbad
+		r=1
+	fi
+	dm_exists mbad && r=1
+	[ "$(refcnt $LOG_MOD)" = "$ref0" ] || r=1
+	dmesg_since dsmall | grep -qF "log device $DL too small: need 33555456 bytes" ||
+		{ fail "no 'too small' message: $(dmesg_since dsmall)"; r=1; }
+	dm_remove zbig0
+	dm_remove zbig1
+	return $r
+}
+ktap_result "bad: log device too small for the bitmap" t_too_small
+
+ktap_finish
