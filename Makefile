@@ -5,6 +5,8 @@
 #   make              build dm-log-rs.ko (builds the test kernel first if needed)
 #   make check        host tests + module build + QEMU kselftests, both logs
 #   make demo         boot a VM and show a core-log mirror working
+#   make crash-test [ROUNDS=N]   disk-log crash consistency, real power cuts
+#   make bench        C dm-log vs dm-log-rs benchmark (ratios)
 #   make kernel       install the toolchain and build/reuse the test kernel
 #   make print-kdir   print the test kernel's build tree
 #   make KDIR=/path   build against your own Rust-enabled kernel tree
@@ -25,7 +27,7 @@ endif
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module kernel setup print-kdir check demo host-test selftest test-modules \
+.PHONY: all module kernel setup print-kdir check demo host-test selftest test-modules crash-test bench \
 	clippy fmt fmt-check modules_install clean
 
 all: module
@@ -68,6 +70,15 @@ check: setup
 
 demo: module
 	@$(ROOT)/scripts/demo.sh
+
+# Crash consistency of the disk log with real power cuts (ROUNDS=N).
+ROUNDS ?= 3
+crash-test: module
+	@$(ROOT)/scripts/crash-test.sh $(ROUNDS) rs
+
+# C dm-log vs dm-log-rs in one VM boot; ratios, not pass/fail.
+bench: module
+	@$(ROOT)/scripts/bench.sh
 
 modules_install: $(KDIR_DEP)
 	+$(KMAKE) INSTALL_MOD_DIR=updates modules_install

@@ -7,7 +7,7 @@ set -euo pipefail
 
 DEBS=(linux-source-6.12 rustc-web rust-web-src libclang-dev clang lld llvm bc
 	bison flex libelf-dev libssl-dev cpio qemu-system-x86 udev dmsetup lvm2
-	kmod make xz-utils python3-pip e2fsprogs util-linux rust-web-clippy)
+	kmod make xz-utils python3-pip e2fsprogs util-linux rust-web-clippy fio)
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

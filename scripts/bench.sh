@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make bench`: C dm-log vs dm-log-rs, same devices, same VM boot (see
+# tests/bench_vm.sh). Prints a table of ratios Rust/C. Not part of `make check`:
+# numbers, not pass/fail. BENCH_SECONDS=N sets the length of each fio run.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+KDIR=${KDIR:-$("$DMLOG_ROOT/scripts/kernel.sh" --print)}
+kvm=(--disable-kvm)
+[ "${DMLOG_KVM:-0}" = 1 ] && kvm=()
+out="$DMLOG_ROOT/tests/out"
+mkdir -p "$out"
+"$(find_vng)" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 2G \
+	--exec "BENCH_SECONDS=${BENCH_SECONDS:-20} $DMLOG_ROOT/tests/bench_vm.sh" </dev/null \
+	>"$out/bench.log" 2>&1 || true
+grep '^BENCH' "$out/bench.log" || { cat "$out/bench.log"; die "benchmark produced no results"; }
+python3 - "$out/bench.log" <<'PY'
+import sys
+r = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 7 and f[0] == 'BENCH':
+        _, impl, size, iops, nbytes, flushes = f[:6]
+        r[(impl, size)] = (int(iops), int(nbytes), int(flushes))
+print()
+print('| mirror | C IOPS | Rust IOPS | IOPS Rust/C | C log bytes/flush | Rust log bytes/flush | bytes/flush Rust/C |')
+print('|---|---|---|---|---|---|---|')
+for size in ('1GiB', '1TiB'):
+    c, rs = r.get(('c', size)), r.get(('rs', size))
+    if not c or not rs:
+        continue
+    bpf = lambda t: t[1] / t[2] if t[2] else float('nan')
+    print(f'| {size} | {c[0]} | {rs[0]} | {rs[0]/c[0]:.2f} | {bpf(c):.0f} | {bpf(rs):.0f} | {bpf(rs)/bpf(c):.4f} |')
+PY
