@@ -8,3 +8,4 @@
 #include <linux/dm-io.h>
 #include <linux/connector.h>
 #include "dm_log_rs_helpers.h"
+#include <linux/debugfs.h>

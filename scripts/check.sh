@@ -13,6 +13,7 @@ cd "$DMLOG_ROOT"
 
 passed=0
 failed=0
+skipped=0
 t0=$(date +%s)
 declare -a report
 
@@ -76,7 +77,8 @@ for impl in rs c; do
 	f="tests/out/$impl.ktap"
 	# Leaf results: the subtests' lines, and the runner's own top-level
 	# results that are not a whole program's summary.
-	vp=$(grep -cE '^( {4})+ok [0-9]+|^ok [0-9]+ (load|unload)' "$f")
+	vs=$(grep -cE '^( {4})+ok [0-9]+ .*# SKIP' "$f")
+	vp=$(grep -E '^( {4})+ok [0-9]+|^ok [0-9]+ (load|unload)' "$f" | grep -vc '# SKIP')
 	vf=$(grep -cE '^( {4})*not ok [0-9]+' "$f")
 	vf_leaf=$(grep -cE '^( {4})+not ok [0-9]+|^not ok [0-9]+ (load|unload)' "$f")
 	if [ "$vp" = 0 ]; then
@@ -89,11 +91,23 @@ for impl in rs c; do
 	fi
 	passed=$((passed + vp))
 	failed=$((failed + vf_leaf))
-	report+=("$(printf '%-7s kselftests LOG_IMPL=%s: %s passed, %s failed (%s s)' "$([ "$vrc" = 0 ] && echo ok || echo FAILED)" "$impl" "$vp" "$vf_leaf" "$(($(date +%s) - v0))")")
+	skipped=$((skipped + vs))
+	report+=("$(printf '%-7s kselftests LOG_IMPL=%s: %s passed, %s failed, %s skipped (%s s)' "$([ "$vrc" = 0 ] && echo ok || echo FAILED)" "$impl" "$vp" "$vf_leaf" "$vs" "$(($(date +%s) - v0))")")
 	: "$vf"
 done
 
+step "crash consistency of the disk log (2 rounds, real power cuts)"
+c0=$(date +%s)
+"$DMLOG_ROOT/scripts/crash-test.sh" 2 rs | tee tests/out/crash.ktap
+crc=${PIPESTATUS[0]}
+cp=$(grep -cE '^ok [0-9]+' tests/out/crash.ktap)
+cf=$(grep -cE '^not ok [0-9]+' tests/out/crash.ktap)
+[ "$crc" != 0 ] && [ "$cf" = 0 ] && cf=1
+passed=$((passed + cp))
+failed=$((failed + cf))
+report+=("$(printf '%-7s crash test: %s passed, %s failed (%s s)' "$([ "$crc" = 0 ] && echo ok || echo FAILED)" "$cp" "$cf" "$(($(date +%s) - c0))")")
+
 step "summary ($(($(date +%s) - t0)) s)"
 printf '%s\n' "${report[@]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -21,7 +21,7 @@ kvm=(--disable-kvm)
 dir="$DMLOG_ROOT/tests/out/crash-$impl"
 rm -rf "$dir"
 mkdir -p "$dir"
-truncate -s 128M "$dir/leg0.img" "$dir/leg1.img"
+truncate -s 256M "$dir/leg0.img" "$dir/leg1.img"
 truncate -s 1M "$dir/log.img"
 
 boot() { # PHASE LOGFILE

@@ -10,11 +10,13 @@
 //! - [`dirty_log`]: safe abstraction over the dirty-log C API (ops table,
 //!   type registration, the exported registry); all `unsafe` lives here;
 //! - [`dm_io`]: safe abstraction over dm-io (synchronous block I/O);
+//! - [`debugfs`]: safe abstraction over debugfs (per-log counters);
 //! - [`log_core`], [`log_disk`]: the log types, safe Rust;
 //! - [`engine`]: the bitmap region engine, plain `core` Rust, also built and
 //!   tested on the host (`tests/engine`).
 
 mod bindings;
+mod debugfs;
 mod dirty_log;
 mod dm_io;
 // The engine is also a host crate (tests/engine), so its items are `pub`, and
@@ -43,18 +45,21 @@ module! {
 struct DmLogRs {
     _core: Registration<log_core::CoreLog>,
     _disk: Registration<log_disk::DiskLog>,
+    _debugfs: debugfs::Dir,
     _registry: registry::Installed,
 }
 
 impl kernel::Module for DmLogRs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let reg = registry::Registry::install()?;
+        let dir = debugfs::Dir::create(kernel::c_str!("dm_log_rs"));
         let core = Registration::new(module)?;
         let disk = Registration::new(module)?;
         pr_info!("dirty log registry ready; types: core, disk\n");
         Ok(DmLogRs {
             _core: core,
             _disk: disk,
+            _debugfs: dir,
             _registry: reg,
         })
     }

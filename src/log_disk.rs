@@ -34,13 +34,19 @@
 //! only after its data reached both legs, and written dirty before its data
 //! writes are issued.
 
+use crate::debugfs::{self, Show};
 use crate::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
 use crate::dm_io::{IoClient, SECTOR_SIZE};
 use crate::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
 use crate::log_core::{alloc_words, new_regions, RegionArgs, Words};
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use kernel::{c_str, new_mutex, prelude::*, sync::Mutex};
+use kernel::{
+    c_str, new_mutex,
+    prelude::*,
+    str::CString,
+    sync::{Arc, Mutex},
+};
 
 /// Header magic, "MiRr".
 const MAGIC: u32 = 0x4D69_5272;
@@ -49,7 +55,8 @@ const VERSION: u32 = 2;
 /// Byte offset of the bitmap in the log area.
 const BITMAP_OFFSET: usize = 1024;
 
-/// Per-log counters, beyond what the status line shows.
+/// Per-log counters, beyond what the status line shows; readable in
+/// `/sys/kernel/debug/dm_log_rs/disk-<log maj:min>-<n>`.
 #[derive(Default)]
 pub(crate) struct Counters {
     /// Regions marked dirty (clean to dirty transitions).
@@ -63,6 +70,25 @@ pub(crate) struct Counters {
     /// Regions handed out for resync.
     pub(crate) resync_regions: AtomicU64,
 }
+
+impl Show for Counters {
+    fn show(&self, out: &mut dyn Write) -> fmt::Result {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        write!(
+            out,
+            "marks {}\nclears {}\nflushes {}\nflush_bytes {}\nresync_regions {}\n",
+            get(&self.marks),
+            get(&self.clears),
+            get(&self.flushes),
+            get(&self.flush_bytes),
+            get(&self.resync_regions)
+        )
+    }
+}
+
+/// Distinguishes the debugfs files of logs on the same device (a table
+/// reload constructs the new log before destroying the old one).
+static LOG_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// State used only by flush and resume, under the I/O lock.
 struct IoState {
@@ -91,7 +117,9 @@ pub(crate) struct DiskLog {
     dev_failed: AtomicBool,
     /// A cache flush of the log device failed (status `F`).
     dev_flush_failed: AtomicBool,
-    counters: Counters,
+    counters: Arc<Counters>,
+    /// Removed before `counters`' last reference can go.
+    _stats: debugfs::File<Counters>,
     client: IoClient,
     #[pin]
     io: Mutex<IoState>,
@@ -286,6 +314,10 @@ impl LogType for DiskLog {
         buf.extend_with(area, 0u8, GFP_KERNEL)?;
         let client =
             IoClient::new().inspect_err(|_| pr_err!("disk: cannot create a dm-io client\n"))?;
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let seq = LOG_SEQ.fetch_add(1, Ordering::Relaxed);
+        let stats_name = CString::try_from_fmt(kernel::fmt!("disk-{}-{}", dev.name(), seq))?;
+        let stats = debugfs::File::new(&stats_name, counters.clone());
         KBox::pin_init(
             pin_init!(DiskLog {
                 target,
@@ -298,7 +330,8 @@ impl LogType for DiskLog {
                 flush_failed: AtomicBool::new(false),
                 dev_failed: AtomicBool::new(false),
                 dev_flush_failed: AtomicBool::new(false),
-                counters: Counters::default(),
+                counters,
+                _stats: stats,
                 client,
                 io <- new_mutex!(IoState { buf }, "dm_log_rs::DiskLog::io"),
                 dev,
@@ -344,9 +377,6 @@ impl LogType for DiskLog {
             self.fail_device();
             return Err(e);
         }
-        self.counters
-            .flush_bytes
-            .fetch_add(io.buf.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 

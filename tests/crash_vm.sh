@@ -30,15 +30,11 @@ case "$1" in
 run)
 	dev=$(dm_node mcrash)
 	echo 1 >/proc/sys/kernel/sysrq
-	blocks=$((SECT / 8))
-	writer() {
-		local i
-		for i in $(seq 1 100000); do
-			dd if=/dev/urandom of="$dev" bs=4k count=1 seek=$((($RANDOM * 32768 + $RANDOM) % blocks)) \
-				oflag=direct status=none 2>/dev/null
-		done
-	}
-	for w in 1 2 3 4; do writer & done
+	# Random 4 KiB O_DIRECT writes, 8 in flight, until the crash.
+	fio --name=crash --filename="$dev" --direct=1 --rw=randwrite --bs=4k \
+		--ioengine=libaio --iodepth=8 --time_based --runtime=600 \
+		--randrepeat=0 --norandommap >/dev/null 2>&1 &
+	sleep 2
 	delay=$((2 + RANDOM % 5))
 	echo "CRASH-STATE: writing, crash in ${delay}s"
 	sleep $delay

@@ -78,7 +78,7 @@ ktap_result "unloads cleanly once unused, and loads again" t_unload
 # `modprobe dm-mirror` must then pull in dm-log-rs, not the in-tree dm-log.
 t_installed() {
 	local root=$REPO_DIR/tests/out/modroot
-	[ "$LOG_IMPL" = rs ] || return 0
+	only_rs || return
 	[ -f "$root/lib/modules/$(uname -r)/updates/dm-log-rs.ko" ] ||
 		fail "no staged install under $root" || return 1
 	modprobe -d "$root" --show-depends dm-mirror | grep -q 'updates/dm-log-rs.ko' ||
@@ -93,7 +93,7 @@ t_installed() {
 ktap_result "installed into updates/: modprobe dm-mirror resolves to it (rs only)" t_installed
 
 t_no_dm_log() {
-	[ "$LOG_IMPL" = rs ] || return 0
+	only_rs || return
 	modprobe dm-log 2>/dev/null && fail "in-tree dm-log loaded beside dm-log-rs"
 	grep -q '^dm_log ' /proc/modules && fail "dm_log present"
 	return 0

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe abstraction over debugfs: the module's directory and read-only files
+//! whose content a Rust object formats on each read.
+//!
+//! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
+//!
+//! Files live in `/sys/kernel/debug/dm_log_rs/`. Each holds a reference on
+//! the object it shows (`Arc<T>`), given back after the file is removed;
+//! debugfs waits for readers in progress before removal returns, so the
+//! object always outlives every read. debugfs being absent or failing is not
+//! an error: the files are a diagnostic aid.
+
+use crate::bindings;
+use core::{
+    fmt::{self, Write},
+    marker::PhantomData,
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+use kernel::{
+    ffi::{c_char, c_void},
+    str::CStr,
+    sync::Arc,
+    types::ForeignOwnable,
+};
+
+/// Something a debugfs file shows.
+pub(crate) trait Show: Send + Sync + 'static {
+    /// Writes the file's content (at most [`MAX_SHOW`] bytes are kept).
+    fn show(&self, out: &mut dyn Write) -> fmt::Result;
+}
+
+/// Largest content of a file.
+pub(crate) const MAX_SHOW: usize = 512;
+
+/// The module's directory, for the files (null when absent).
+static DIR: AtomicPtr<bindings::dentry> = AtomicPtr::new(ptr::null_mut());
+
+/// The module's debugfs directory; removed with everything in it on drop.
+pub(crate) struct Dir(());
+
+impl Dir {
+    /// Creates `/sys/kernel/debug/<name>/` and makes it the files' parent.
+    pub(crate) fn create(name: &CStr) -> Dir {
+        // SAFETY: `name` is a valid string; a NULL parent means the root.
+        let d = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), ptr::null_mut()) };
+        if !d.is_null() && kernel::error::from_err_ptr(d).is_ok() {
+            DIR.store(d, Ordering::Release);
+        }
+        Dir(())
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let d = DIR.swap(ptr::null_mut(), Ordering::AcqRel);
+        if !d.is_null() {
+            // SAFETY: `d` came from `debugfs_create_dir`; removing it is the
+            // directory's owner's job, done once, here.
+            unsafe { bindings::debugfs_remove(d) };
+        }
+    }
+}
+
+/// A read-only file in the module's directory showing a `T`.
+///
+/// # Invariants
+///
+/// If `dentry` is non-null, it is a file created with `T`'s file operations
+/// and private data from `Arc::into_foreign`, owned by this object.
+pub(crate) struct File<T: Show> {
+    dentry: *mut bindings::dentry,
+    _show: PhantomData<Arc<T>>,
+}
+
+// SAFETY: The dentry is only removed (from any thread) and `T` is
+// `Send + Sync`.
+unsafe impl<T: Show> Send for File<T> {}
+// SAFETY: No method uses `&self`.
+unsafe impl<T: Show> Sync for File<T> {}
+
+/// Collects formatted output into a fixed buffer, truncating.
+struct Buf {
+    data: [u8; MAX_SHOW],
+    len: usize,
+}
+
+impl Write for Buf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = s.len().min(MAX_SHOW - self.len);
+        self.data[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+impl<T: Show> File<T> {
+    const FOPS: bindings::file_operations = bindings::file_operations {
+        open: Some(bindings::simple_open),
+        read: Some(Self::read),
+        llseek: Some(bindings::default_llseek),
+        // SAFETY: All-zero is a valid `file_operations` (no operation).
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// Creates file `name` showing `data`. Without debugfs, an inert object.
+    pub(crate) fn new(name: &CStr, data: Arc<T>) -> Self {
+        let parent = DIR.load(Ordering::Acquire);
+        if parent.is_null() {
+            return File {
+                dentry: ptr::null_mut(),
+                _show: PhantomData,
+            };
+        }
+        let private = data.into_foreign().cast_mut();
+        // SAFETY: `name` is valid, `parent` is the live module directory
+        // (removed only after every log, hence every file, is gone), the
+        // operations are a `'static` table and `private` an owned reference.
+        let d = unsafe {
+            bindings::debugfs_create_file(name.as_char_ptr(), 0o444, parent, private, &Self::FOPS)
+        };
+        if d.is_null() || kernel::error::from_err_ptr(d).is_err() {
+            // SAFETY: `private` came from `into_foreign` above and was not
+            // handed to any file.
+            drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(private) });
+            return File {
+                dentry: ptr::null_mut(),
+                _show: PhantomData,
+            };
+        }
+        // INVARIANT: Created above with `T`'s operations and `private`.
+        File {
+            dentry: d,
+            _show: PhantomData,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS for a file of this type opened with `simple_open`,
+    /// so `private_data` holds the file's `Arc<T>`; `buf` is a user buffer
+    /// of `count` bytes and `ppos` the file position.
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: `file` is valid; `simple_open` set `private_data`.
+        let private = unsafe { (*file).private_data };
+        // SAFETY: `private` is the file's `Arc<T>`, kept alive until the file
+        // is removed, which waits for this read to return.
+        let data = unsafe { <Arc<T> as ForeignOwnable>::borrow(private) };
+        let mut out = Buf {
+            data: [0; MAX_SHOW],
+            len: 0,
+        };
+        let _ = data.show(&mut out);
+        // SAFETY: `buf`/`count`/`ppos` come from the VFS; the kernel buffer
+        // is valid for `out.len` bytes.
+        unsafe {
+            bindings::simple_read_from_buffer(
+                buf.cast::<c_void>(),
+                count,
+                ppos,
+                out.data.as_ptr().cast::<c_void>(),
+                out.len,
+            )
+        }
+    }
+}
+
+impl<T: Show> Drop for File<T> {
+    fn drop(&mut self) {
+        if self.dentry.is_null() {
+            return;
+        }
+        // SAFETY: By the type invariant the dentry is our file; removal waits
+        // for reads in progress.
+        let private = unsafe { (*(*self.dentry).d_inode).i_private };
+        // SAFETY: As above; removed exactly once, here.
+        unsafe { bindings::debugfs_remove(self.dentry) };
+        // SAFETY: `private` is the reference given to the file, which no
+        // longer exists.
+        drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(private) });
+    }
+}
