@@ -6,9 +6,11 @@
 #include <linux/types.h>
 
 struct block_device;
+struct completion;
 
 u64 dmlogrs_bdev_nr_bytes(struct block_device *bdev);
 unsigned int dmlogrs_bdev_logical_block_size(struct block_device *bdev);
 unsigned short dmlogrs_ioprio_default(void);
+void dmlogrs_init_completion(struct completion *x);
 
 #endif

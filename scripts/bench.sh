@@ -18,7 +18,7 @@ import sys
 r = {}
 for line in open(sys.argv[1]):
     f = line.split()
-    if len(f) == 7 and f[0] == 'BENCH':
+    if len(f) == 6 and f[0] == "BENCH":
         _, impl, size, iops, nbytes, flushes = f[:6]
         r[(impl, size)] = (int(iops), int(nbytes), int(flushes))
 print()

@@ -11,11 +11,17 @@
 
 use crate::bindings;
 use crate::dirty_log::DmDev;
-use core::ptr::NonNull;
+use core::{
+    ops::Range,
+    pin::pin,
+    ptr::NonNull,
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+};
 use kernel::{
     error::{from_err_ptr, to_result},
     ffi::{c_ulong, c_void},
     prelude::*,
+    types::Opaque,
 };
 
 /// Bytes in a sector.
@@ -73,15 +79,91 @@ impl IoClient {
         self.io(dev, op, 0, NonNull::<u8>::dangling().as_ptr(), 0)
     }
 
-    fn io(&self, dev: &DmDev, op: u32, sector: u64, buf: *mut u8, len: usize) -> Result {
-        if len % SECTOR_SIZE != 0 {
-            return Err(EINVAL);
+    /// Writes the byte ranges `runs` of `buf` to the same offsets of `dev`
+    /// (the buffer mirrors the device from sector 0), all in flight at once,
+    /// and waits for all of them. Returns the bytes written; any failure
+    /// fails the whole batch (`EIO`). Each range must be sector-aligned.
+    pub(crate) fn write_runs(
+        &self,
+        dev: &DmDev,
+        buf: &[u8],
+        runs: impl Iterator<Item = Range<usize>>,
+    ) -> Result<u64> {
+        let batch = pin!(Batch {
+            pending: AtomicUsize::new(1),
+            failed: AtomicBool::new(false),
+            done: Opaque::uninit(),
+        });
+        // SAFETY: `done` is pinned on this stack frame, which outlives every
+        // use: the frame waits for the completion before returning.
+        unsafe { bindings::dmlogrs_init_completion(batch.done.get()) };
+        let context = core::ptr::from_ref::<Batch>(&batch)
+            .cast_mut()
+            .cast::<c_void>();
+        let mut bytes = 0u64;
+        for run in runs {
+            if run.start % SECTOR_SIZE != 0 || run.end % SECTOR_SIZE != 0 || run.end > buf.len() {
+                batch.failed.store(true, Ordering::Release);
+                break;
+            }
+            let len = run.end - run.start;
+            // CAST: dm-io only reads the memory of a write.
+            let p = buf[run.start..].as_ptr().cast_mut();
+            let mut req = self.request(bindings::req_op_REQ_OP_WRITE, p);
+            req.notify = bindings::dm_io_notify {
+                fn_: Some(Batch::done),
+                context,
+            };
+            let mut region = bindings::dm_io_region {
+                bdev: dev.bdev(),
+                sector: (run.start / SECTOR_SIZE) as u64,
+                count: (len / SECTOR_SIZE) as u64,
+            };
+            batch.pending.fetch_add(1, Ordering::AcqRel);
+            // SAFETY: `req` describes `len` bytes of `buf`, which the borrow
+            // keeps valid until this function returns, after every I/O
+            // completed; `region` names an open device; `context` is the
+            // pinned batch, alive until then too. An asynchronous `dm_io`
+            // builds its bios before returning and calls `Batch::done` once
+            // when they completed, unless it fails before submitting.
+            let r = unsafe {
+                bindings::dm_io(
+                    &mut req,
+                    1,
+                    &mut region,
+                    core::ptr::null_mut(),
+                    bindings::dmlogrs_ioprio_default(),
+                )
+            };
+            if r != 0 {
+                batch.failed.store(true, Ordering::Release);
+                batch.pending.fetch_sub(1, Ordering::AcqRel);
+                break;
+            }
+            bytes += len as u64;
         }
+        // Drop the submitter's own reference, then wait for the I/O.
+        if batch.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: `done` was initialised above.
+            unsafe { kernel::bindings::complete(batch.done.get()) };
+        }
+        // SAFETY: `done` was initialised above; it is completed exactly once,
+        // by whoever drops the last reference.
+        unsafe { kernel::bindings::wait_for_completion_io(batch.done.get()) };
+        if batch.failed.load(Ordering::Acquire) {
+            return Err(EIO);
+        }
+        Ok(bytes)
+    }
+
+    /// A request of `op` on the memory at `buf`, synchronous unless the
+    /// caller sets a notify function.
+    fn request(&self, op: u32, buf: *mut u8) -> bindings::dm_io_request {
         let addr = buf.cast::<c_void>();
         // SAFETY: `is_vmalloc_addr` only compares the address with the
         // vmalloc range; it does not dereference it.
         let vmalloc = unsafe { kernel::bindings::is_vmalloc_addr(addr) };
-        let mut req = bindings::dm_io_request {
+        bindings::dm_io_request {
             bi_opf: op,
             mem: bindings::dm_io_memory {
                 type_: if vmalloc {
@@ -98,7 +180,14 @@ impl IoClient {
                 context: core::ptr::null_mut(),
             },
             client: self.client.as_ptr(),
-        };
+        }
+    }
+
+    fn io(&self, dev: &DmDev, op: u32, sector: u64, buf: *mut u8, len: usize) -> Result {
+        if len % SECTOR_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let mut req = self.request(op, buf);
         let mut region = bindings::dm_io_region {
             bdev: dev.bdev(),
             sector,
@@ -122,6 +211,38 @@ impl IoClient {
             return Err(EIO);
         }
         Ok(())
+    }
+}
+
+/// A batch of asynchronous writes in flight: a reference per write plus one
+/// for the submitter; whoever drops the last completes `done`.
+struct Batch {
+    pending: AtomicUsize,
+    failed: AtomicBool,
+    done: Opaque<kernel::bindings::completion>,
+}
+
+impl Batch {
+    /// dm-io's completion callback for one write of the batch (may run in
+    /// interrupt context: only atomics and `complete`).
+    ///
+    /// # Safety
+    ///
+    /// `context` must be the batch the write was submitted with, which is
+    /// alive until its last reference is dropped and `done` waited for.
+    unsafe extern "C" fn done(error: c_ulong, context: *mut c_void) {
+        // SAFETY: Guaranteed by the function's safety requirements; this
+        // write's reference keeps the submitter waiting, so the batch lives.
+        let batch = unsafe { &*context.cast::<Batch>() };
+        if error != 0 {
+            batch.failed.store(true, Ordering::Release);
+        }
+        if batch.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: `done` was initialised before any write was submitted.
+            // The waiter cannot return before `complete` released the
+            // completion's lock, so the batch outlives this call.
+            unsafe { kernel::bindings::complete(batch.done.get()) };
+        }
     }
 }
 

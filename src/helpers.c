@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/blkdev.h>
 #include <linux/ioprio.h>
+#include <linux/completion.h>
 #include <linux/dm-dirty-log.h>
 #include "../include/dm_log_rs_helpers.h"
 
@@ -28,6 +29,11 @@ u64 dmlogrs_bdev_nr_bytes(struct block_device *bdev)
 unsigned int dmlogrs_bdev_logical_block_size(struct block_device *bdev)
 {
 	return bdev_logical_block_size(bdev);
+}
+
+void dmlogrs_init_completion(struct completion *x)
+{
+	init_completion(x);
 }
 
 unsigned short dmlogrs_ioprio_default(void)

@@ -40,6 +40,7 @@ use crate::dm_io::{IoClient, SECTOR_SIZE};
 use crate::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
 use crate::log_core::{alloc_words, new_regions, RegionArgs, Words};
 use core::fmt::{self, Write};
+use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     c_str, new_mutex,
@@ -94,6 +95,49 @@ static LOG_SEQ: AtomicU64 = AtomicU64::new(0);
 struct IoState {
     /// The log area: header and serialised clean bitmap.
     buf: KVVec<u8>,
+    /// The changed-block flags a flush took, one bit per block.
+    taken: KVVec<u64>,
+}
+
+/// The runs of adjacent blocks set in a snapshot of changed-block flags, as
+/// byte ranges of the log area.
+struct Runs<'a> {
+    words: &'a [u64],
+    /// First block not yet looked at.
+    next: usize,
+    block_size: usize,
+}
+
+impl Iterator for Runs<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let set = |b: usize| {
+            self.words
+                .get(b / 64)
+                .is_some_and(|w| w & (1 << (b % 64)) != 0)
+        };
+        let end = self.words.len() * 64;
+        let mut b = self.next;
+        while b < end && !set(b) {
+            // Skip empty words whole.
+            if b % 64 == 0 && self.words[b / 64] == 0 {
+                b += 64;
+            } else {
+                b += 1;
+            }
+        }
+        if b >= end {
+            self.next = end;
+            return None;
+        }
+        let first = b;
+        while b < end && set(b) {
+            b += 1;
+        }
+        self.next = b;
+        Some(first * self.block_size..b * self.block_size)
+    }
 }
 
 /// A disk log.
@@ -160,62 +204,38 @@ impl DiskLog {
         self.changed.fill(true);
     }
 
-    /// Writes the changed blocks, coalesced into runs, and returns the
-    /// bytes written. On error every block not written is flagged again.
+    /// Writes the changed blocks, coalesced into runs that are all in
+    /// flight at once, and returns the bytes written. The changed flags are
+    /// taken into a snapshot first (serialising each block taken); on error
+    /// every block of the snapshot is flagged again.
     fn write_changed(&self, io: &mut IoState) -> Result<u64> {
-        let mut written = 0u64;
-        let mut run: Option<(usize, usize)> = None;
-        for w in 0..crate::engine::words_for(self.changed.len()) {
-            let mut bits = self.changed.take_word(w);
+        let IoState { buf, taken } = io;
+        for (w, slot) in taken.iter_mut().enumerate() {
+            *slot = self.changed.take_word(w);
+            let mut bits = *slot;
             while bits != 0 {
                 let b = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                run = match run {
-                    Some((first, end)) if end == b => Some((first, b + 1)),
-                    Some((first, end)) => {
-                        if let Err(e) = self.write_run(io, first, end) {
-                            self.flag_again(b, w, bits);
-                            return Err(e);
-                        }
-                        written += ((end - first) * self.block_size) as u64;
-                        Some((b, b + 1))
+                self.serialise(buf, b, b + 1);
+            }
+        }
+        let runs = Runs {
+            words: taken,
+            next: 0,
+            block_size: self.block_size,
+        };
+        self.client
+            .write_runs(&self.dev, buf, runs)
+            .inspect_err(|_| {
+                for (w, &bits) in taken.iter().enumerate() {
+                    let mut bits = bits;
+                    while bits != 0 {
+                        self.changed
+                            .set_release((w * 64) as u64 + u64::from(bits.trailing_zeros()));
+                        bits &= bits - 1;
                     }
-                    None => Some((b, b + 1)),
-                };
-            }
-        }
-        if let Some((first, end)) = run {
-            written += self.write_run(io, first, end)?;
-        }
-        Ok(written)
-    }
-
-    /// Flags block `b` and the blocks still set in `rest` (bits of word `w`)
-    /// as changed again, after a failed write.
-    fn flag_again(&self, b: usize, w: usize, mut rest: u64) {
-        self.changed.set_release(b as u64);
-        while rest != 0 {
-            self.changed
-                .set_release((w * 64) as u64 + u64::from(rest.trailing_zeros()));
-            rest &= rest - 1;
-        }
-    }
-
-    /// Serialises and writes blocks `[first, end)`; flags them again on
-    /// error. Returns the bytes written.
-    fn write_run(&self, io: &mut IoState, first: usize, end: usize) -> Result<u64> {
-        self.serialise(&mut io.buf, first, end);
-        let from = first * self.block_size;
-        let to = end * self.block_size;
-        let r = self
-            .client
-            .write(&self.dev, (from / SECTOR_SIZE) as u64, &io.buf[from..to]);
-        if r.is_err() {
-            for b in first..end {
-                self.changed.set_release(b as u64);
-            }
-        }
-        r.map(|()| (to - from) as u64)
+                }
+            })
     }
 
     /// Reads the log area and loads the clean bitmap from it, as the C log
@@ -312,6 +332,9 @@ impl LogType for DiskLog {
         let changed = Bitmap::new(alloc_words(nblocks)?, nblocks).ok_or(ENOMEM)?;
         let mut buf = KVVec::with_capacity(area, GFP_KERNEL)?;
         buf.extend_with(area, 0u8, GFP_KERNEL)?;
+        let nwords = crate::engine::words_for(nblocks);
+        let mut taken = KVVec::with_capacity(nwords, GFP_KERNEL)?;
+        taken.extend_with(nwords, 0u64, GFP_KERNEL)?;
         let client =
             IoClient::new().inspect_err(|_| pr_err!("disk: cannot create a dm-io client\n"))?;
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
@@ -333,7 +356,7 @@ impl LogType for DiskLog {
                 counters,
                 _stats: stats,
                 client,
-                io <- new_mutex!(IoState { buf }, "dm_log_rs::DiskLog::io"),
+                io <- new_mutex!(IoState { buf, taken }, "dm_log_rs::DiskLog::io"),
                 dev,
             }),
             GFP_KERNEL,

@@ -161,6 +161,28 @@ only_rs() {
 
 refcnt() { cat "/sys/module/$1/refcnt" 2>/dev/null || echo none; }
 
-# The kernel log since a mark: everything after the last line containing it.
+# expect_refused TABLE RS_MESSAGE C_MESSAGE: `dmsetup create` of TABLE must
+# fail, leave no device and no module reference behind, and the kernel log
+# must explain it (in the words of the implementation under test).
+_refused_n=0
+expect_refused() {
+	local want ref0 mark
+	if [ "$LOG_IMPL" = c ]; then want=$3; else want=$2; fi
+	_refused_n=$((_refused_n + 1))
+	mark="refused$_refused_n"
+	ref0=$(refcnt $LOG_MOD)
+	dmesg_mark "$mark"
+	if dmsetup create mbad --table "$1" 2>/dev/null; then
+		dm_remove mbad
+		fail "table accepted: $1"
+		return 1
+	fi
+	dm_exists mbad && fail "device left behind" && return 1
+	expect_eq "$LOG_MOD refcount" "$(refcnt $LOG_MOD)" "$ref0" || return 1
+	dmesg_since "$mark" | grep -qF -- "$want" ||
+		fail "kernel log lacks '$want':" "$(dmesg_since "$mark")"
+}
+
+# The kernel log since a mark: everything from the line holding it.
 dmesg_mark() { echo "dmlog-test-mark $1" >/dev/kmsg; }
 dmesg_since() { dmesg | sed -n "/dmlog-test-mark $1\$/,\$p"; }
