@@ -10,7 +10,7 @@ kvm=(--disable-kvm)
 out="$DMLOG_ROOT/tests/out"
 mkdir -p "$out"
 "$(find_vng)" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 2G \
-	--exec "BENCH_SECONDS=${BENCH_SECONDS:-20} $DMLOG_ROOT/tests/bench_vm.sh" </dev/null \
+	--exec "BENCH_SECONDS=${BENCH_SECONDS:-15} $DMLOG_ROOT/tests/bench_vm.sh" </dev/null \
 	>"$out/bench.log" 2>&1 || true
 grep '^BENCH' "$out/bench.log" || { cat "$out/bench.log"; die "benchmark produced no results"; }
 python3 - "$out/bench.log" <<'PY'
@@ -18,16 +18,17 @@ import sys
 r = {}
 for line in open(sys.argv[1]):
     f = line.split()
-    if len(f) == 6 and f[0] == "BENCH":
-        _, impl, size, iops, nbytes, flushes = f[:6]
-        r[(impl, size)] = (int(iops), int(nbytes), int(flushes))
+    if len(f) == 7 and f[0] == "BENCH":
+        _, impl, log, size, iops, nbytes, flushes = f
+        r[(impl, log, size)] = (int(iops), int(nbytes), int(flushes))
 print()
-print('| mirror | C IOPS | Rust IOPS | IOPS Rust/C | C log bytes/flush | Rust log bytes/flush | bytes/flush Rust/C |')
-print('|---|---|---|---|---|---|---|')
-for size in ('1GiB', '1TiB'):
-    c, rs = r.get(('c', size)), r.get(('rs', size))
-    if not c or not rs:
-        continue
-    bpf = lambda t: t[1] / t[2] if t[2] else float('nan')
-    print(f'| {size} | {c[0]} | {rs[0]} | {rs[0]/c[0]:.2f} | {bpf(c):.0f} | {bpf(rs):.0f} | {bpf(rs)/bpf(c):.4f} |')
+print('| log device | mirror | C IOPS | Rust IOPS | IOPS Rust/C | C log bytes/flush | Rust log bytes/flush | bytes/flush Rust/C |')
+print('|---|---|---|---|---|---|---|---|')
+for log in ('ram', 'ssd'):
+    for size in ('1GiB', '1TiB', '1TiB-qd1'):
+        c, rs = r.get(('c', log, size)), r.get(('rs', log, size))
+        if not c or not rs:
+            continue
+        bpf = lambda t: t[1] / t[2] if t[2] else float('nan')
+        print(f'| {log} | {size} | {c[0]} | {rs[0]} | {rs[0]/c[0]:.2f} | {bpf(c):.0f} | {bpf(rs):.0f} | {bpf(rs)/bpf(c):.4f} |')
 PY
