@@ -114,9 +114,8 @@ impl<T: Show> File<T> {
             };
         }
         let private = data.into_foreign().cast_mut();
-        // SAFETY: `name` is valid, `parent` is the live module directory
-        // (removed only after every log, hence every file, is gone), the
-        // operations are a `'static` table and `private` an owned reference.
+        // The parent directory is removed only after every log (so every file).
+        // SAFETY: Valid name, live parent, `'static` ops, owned `private`.
         let d = unsafe {
             bindings::debugfs_create_file(name.as_char_ptr(), 0o444, parent, private, &Self::FOPS)
         };

@@ -120,12 +120,12 @@ impl IoClient {
                 count: (len / SECTOR_SIZE) as u64,
             };
             batch.pending.fetch_add(1, Ordering::AcqRel);
-            // SAFETY: `req` describes `len` bytes of `buf`, which the borrow
-            // keeps valid until this function returns, after every I/O
-            // completed; `region` names an open device; `context` is the
-            // pinned batch, alive until then too. An asynchronous `dm_io`
-            // builds its bios before returning and calls `Batch::done` once
-            // when they completed, unless it fails before submitting.
+            // An asynchronous `dm_io` builds its bios before returning and
+            // calls `Batch::done` once they completed, unless it fails before
+            // submitting. `buf` and the pinned batch outlive every I/O: this
+            // function waits for all of them before returning.
+            // SAFETY: `req` describes `len` valid bytes of `buf`; `region`
+            // names an open device; `context` is the live batch.
             let r = unsafe {
                 bindings::dm_io(
                     &mut req,
@@ -194,10 +194,10 @@ impl IoClient {
             count: (len / SECTOR_SIZE) as u64,
         };
         let mut error_bits: c_ulong = 0;
-        // SAFETY: `req` describes `len` bytes at `buf`, which the caller's
-        // borrow keeps valid (and, for a read, exclusively ours) until this
-        // synchronous call returns; `region` names an open device; the
-        // client is valid by the type invariant.
+        // The caller's borrow keeps `buf` valid (and, for a read, exclusively
+        // ours) until this synchronous call returns.
+        // SAFETY: `req` describes `len` valid bytes at `buf`, `region` an
+        // open device; the client is valid by the type invariant.
         to_result(unsafe {
             bindings::dm_io(
                 &mut req,
@@ -238,9 +238,9 @@ impl Batch {
             batch.failed.store(true, Ordering::Release);
         }
         if batch.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // SAFETY: `done` was initialised before any write was submitted.
             // The waiter cannot return before `complete` released the
             // completion's lock, so the batch outlives this call.
+            // SAFETY: `done` was initialised before any write was submitted.
             unsafe { kernel::bindings::complete(batch.done.get()) };
         }
     }

@@ -205,9 +205,8 @@ impl<T: LogType> Adapter<T> {
     unsafe fn context<'a>(log: *mut bindings::dm_dirty_log) -> Pin<&'a T> {
         // SAFETY: The caller guarantees `log` is live and constructed.
         let ctx = unsafe { (*log).context };
-        // SAFETY: `ctx` came from `into_foreign` in `ctr` and is only given
-        // back by `from_foreign` in `dtr`, which the caller guarantees has not
-        // run.
+        // `ctx` is given back only by `from_foreign` in `dtr`, not yet run.
+        // SAFETY: `ctx` came from `into_foreign` in `ctr` and is still owned.
         unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ctx) }
     }
 
