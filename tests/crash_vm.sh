@@ -34,8 +34,17 @@ run)
 	fio --name=crash --filename="$dev" --direct=1 --rw=randwrite --bs=4k \
 		--ioengine=libaio --iodepth=8 --time_based --runtime=600 \
 		--randrepeat=0 --norandommap >/dev/null 2>&1 &
-	sleep 2
-	delay=$((2 + RANDOM % 5))
+	# Crash only once the writes are really flowing: fio starts slowly
+	# under emulation, and a crash before its first write leaves nothing
+	# dirty to check.
+	stat=/sys/dev/block/$(dm_devnum mcrash)/stat
+	w0=$(awk '{ print $5 }' "$stat")
+	for _ in $(seq 1 600); do
+		[ $(($(awk '{ print $5 }' "$stat") - w0)) -ge 200 ] && break
+		sleep 0.2
+	done
+	echo "CRASH-STATE: $(($(awk '{ print $5 }' "$stat") - w0)) writes done, fio running"
+	delay=$((1 + RANDOM % 4))
 	echo "CRASH-STATE: writing, crash in ${delay}s"
 	sleep $delay
 	echo "CRASH-STATE: crashing"
