@@ -20,8 +20,12 @@ find_bindgen() {
 }
 
 find_vng() {
+	local pybin
+	pybin=$(python3 -c 'import os, sys; print(os.path.dirname(sys.executable))' 2>/dev/null)
 	if command -v vng >/dev/null 2>&1; then
 		command -v vng
+	elif [ -n "$pybin" ] && [ -x "$pybin/vng" ]; then
+		echo "$pybin/vng"
 	elif [ -x "$HOME/.local/bin/vng" ]; then
 		echo "$HOME/.local/bin/vng"
 	fi
