@@ -118,11 +118,6 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
         self.bits == 0
     }
 
-    /// The words, for serialisation.
-    pub fn words(&self) -> &[AtomicU64] {
-        &self.words
-    }
-
     fn locate(i: u64) -> (usize, u64) {
         ((i / WORD_BITS) as usize, 1u64 << (i % WORD_BITS))
     }
