@@ -1,0 +1,1107 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The log types served by the daemon, mirroring `drivers/md/dm-log.c`.
+//!
+//! - `core` (alias `clustered-core`): `<region_size> [sync|nosync]`, state in
+//!   memory only.
+//! - `disk` (alias `clustered-disk`): `<log_path> <region_size> [sync|nosync]`,
+//!   the clean bitmap persisted in the kernel disk log's on-disk format, byte
+//!   for byte, on a block device (path or `maj:min`) or a regular file.
+//!
+//! As in LVM and cmirrord tables, the arguments may be preceded by their
+//! count (`disk 3 /dev/vg/log 1024 nosync`); the count is recognised when it
+//! is a decimal number equal to the number of arguments that follow it.
+//!
+//! # On-disk format
+//!
+//! Sector 0 holds a little-endian header: `u32 magic = 0x4D695272` at 0,
+//! `u32 version = 2` at 4, `u64 nr_regions` at 8. The clean bitmap (bit `i`
+//! at byte `i / 8`, bit `i % 8`, 1 = clean) starts at byte 1024 and takes
+//! `roundup(R, 64) / 8` bytes; the whole area is that rounded up to 512
+//! bytes. Unlike the kernel, a flush rewrites only the 512-byte blocks that
+//! changed since the last successful write.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::sync::atomic::AtomicU64;
+
+use crate::engine::{words_for, Regions, SyncMode, MAX_REGIONS};
+use crate::errno;
+use crate::store::{FileStore, Store};
+
+/// Magic of the disk log header (`MIRROR_MAGIC`).
+pub const MIRROR_MAGIC: u32 = 0x4D69_5272;
+/// Disk log format version written.
+pub const MIRROR_DISK_VERSION: u32 = 2;
+/// Byte offset of the clean bitmap.
+pub const BITMAP_OFFSET: usize = 1024;
+/// Block size of the log I/O and of the change tracking.
+pub const BLOCK: usize = 512;
+
+/// Storage of one engine bitmap.
+pub type Words = Box<[AtomicU64]>;
+
+/// The two families of log types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogClass {
+    /// In-memory (`core`, `clustered-core`).
+    Core,
+    /// Persistent (`disk`, `clustered-disk`).
+    Disk,
+}
+
+/// A validated constructor line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtrConfig {
+    /// Target length in sectors.
+    pub target_len: u64,
+    /// The log type word as given (printed back in the status).
+    pub type_word: String,
+    /// Its family.
+    pub class: LogClass,
+    /// The log device or file (disk-like only).
+    pub log_path: Option<String>,
+    /// Region size in sectors.
+    pub region_size: u64,
+    /// `ceil(target_len / region_size)`.
+    pub region_count: u64,
+    /// The sync keyword.
+    pub mode: SyncMode,
+    /// The type's arguments (without the optional leading count).
+    pub args: Vec<String>,
+}
+
+/// A constructor failure: the errno to reply and a message for the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtrError {
+    /// Positive errno.
+    pub errno: i32,
+    /// What went wrong.
+    pub msg: String,
+}
+
+impl CtrError {
+    fn inval(msg: impl Into<String>) -> Self {
+        CtrError {
+            errno: libc::EINVAL,
+            msg: msg.into(),
+        }
+    }
+}
+
+/// Parses an unsigned decimal number (digits only: no sign, no base
+/// prefix, no junk), as a strict `%u`/`%llu`.
+fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Whether `s` looks like `maj:min`.
+pub fn is_maj_min(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((a, b)) => parse_decimal(a).is_some() && parse_decimal(b).is_some(),
+        None => false,
+    }
+}
+
+/// Parses and validates the constructor data of a CTR request:
+/// `<target_len> <log_type> [<#args>] <args...>`, optionally NUL-terminated.
+pub fn parse_ctr(data: &[u8]) -> Result<CtrConfig, CtrError> {
+    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    if data[end..].iter().any(|&b| b != 0) {
+        return Err(CtrError::inval("constructor string has an embedded NUL"));
+    }
+    let text = std::str::from_utf8(&data[..end])
+        .map_err(|_| CtrError::inval("constructor string is not valid UTF-8"))?;
+    let mut words = text.split_ascii_whitespace();
+    let len_word = words
+        .next()
+        .ok_or_else(|| CtrError::inval("empty constructor string"))?;
+    let target_len = parse_decimal(len_word)
+        .ok_or_else(|| CtrError::inval(format!("invalid target length {len_word:?}")))?;
+    let type_word = words
+        .next()
+        .ok_or_else(|| CtrError::inval("missing log type"))?;
+    let class = match type_word {
+        "core" | "clustered-core" => LogClass::Core,
+        "disk" | "clustered-disk" => LogClass::Disk,
+        other => {
+            return Err(CtrError::inval(format!(
+                "unknown log type {other:?} (expected core, disk, clustered-core or clustered-disk)"
+            )))
+        }
+    };
+    let mut args: Vec<&str> = words.collect();
+    if args.len() >= 2 && parse_decimal(args[0]) == Some(args.len() as u64 - 1) {
+        args.remove(0);
+    }
+    let (min, max) = match class {
+        LogClass::Core => (1, 2),
+        LogClass::Disk => (2, 3),
+    };
+    if args.len() < min || args.len() > max {
+        return Err(CtrError::inval(format!(
+            "wrong number of arguments to {type_word} dirty region log: {} (expected {min} or {max})",
+            args.len()
+        )));
+    }
+    let (log_path, rest) = match class {
+        LogClass::Core => (None, &args[..]),
+        LogClass::Disk => {
+            let p = args[0];
+            if !p.starts_with('/') && !is_maj_min(p) {
+                return Err(CtrError::inval(format!(
+                    "log device {p:?} is neither an absolute path nor maj:min"
+                )));
+            }
+            (Some(p.to_string()), &args[1..])
+        }
+    };
+    let mode = match rest.get(1) {
+        None => SyncMode::Default,
+        Some(w) => SyncMode::parse(w.as_bytes()).ok_or_else(|| {
+            CtrError::inval(format!(
+                "unrecognised sync argument to dirty region log: {w}"
+            ))
+        })?,
+    };
+    let rs_word = rest[0];
+    let region_size = parse_decimal(rs_word)
+        .filter(|&rs| rs <= u64::from(u32::MAX) && rs >= 2 && rs.is_power_of_two())
+        .filter(|&rs| rs <= target_len)
+        .ok_or_else(|| {
+            CtrError::inval(format!(
+                "invalid region size {rs_word} (a power of two, at least 2 and at most the target length {target_len})"
+            ))
+        })?;
+    let region_count = target_len.div_ceil(region_size);
+    if region_count > MAX_REGIONS {
+        return Err(CtrError::inval(format!(
+            "region count exceeds limit of {MAX_REGIONS}"
+        )));
+    }
+    Ok(CtrConfig {
+        target_len,
+        type_word: type_word.to_string(),
+        class,
+        log_path,
+        region_size,
+        region_count,
+        mode,
+        args: args.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+/// Size in bytes of the on-disk area of a log of `regions` regions.
+pub fn disk_area_len(regions: u64) -> u64 {
+    let raw = BITMAP_OFFSET as u64 + words_for(regions) as u64 * 8;
+    raw.div_ceil(BLOCK as u64) * BLOCK as u64
+}
+
+/// The disk log header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiskHeader {
+    /// [`MIRROR_MAGIC`] when valid.
+    pub magic: u32,
+    /// Format version.
+    pub version: u32,
+    /// Number of regions recorded.
+    pub nr_regions: u64,
+}
+
+impl DiskHeader {
+    /// Decodes the first 16 bytes of `b` (little endian).
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        let b = b.get(..16)?;
+        let u32le = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[8..16]);
+        Some(DiskHeader {
+            magic: u32le(0),
+            version: u32le(4),
+            nr_regions: u64::from_le_bytes(w),
+        })
+    }
+
+    /// Encodes into the first 16 bytes of `b`.
+    pub fn encode(&self, b: &mut [u8]) {
+        b[0..4].copy_from_slice(&self.magic.to_le_bytes());
+        b[4..8].copy_from_slice(&self.version.to_le_bytes());
+        b[8..16].copy_from_slice(&self.nr_regions.to_le_bytes());
+    }
+}
+
+/// A log device opened for a disk-like log.
+pub struct LogDevice {
+    /// The I/O path.
+    pub store: Box<dyn Store>,
+    /// Name printed in the status (`maj:min`, or the file path).
+    pub name: String,
+    /// `maj:min` the kernel should hold (block devices only).
+    pub hold: Option<String>,
+}
+
+fn dev_major(dev: u64) -> u64 {
+    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff)
+}
+
+fn dev_minor(dev: u64) -> u64 {
+    ((dev >> 12) & 0xffff_ff00) | (dev & 0xff)
+}
+
+/// Resolves `maj:min` to `/dev/<DEVNAME>` through sysfs.
+fn resolve_maj_min(spec: &str) -> Result<String, CtrError> {
+    let uevent = format!("/sys/dev/block/{spec}/uevent");
+    let text = std::fs::read_to_string(&uevent).map_err(|e| CtrError {
+        errno: if e.kind() == std::io::ErrorKind::NotFound {
+            libc::ENODEV
+        } else {
+            errno::of(&e)
+        },
+        msg: format!("no block device {spec}: {uevent}: {}", errno::describe(&e)),
+    })?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("DEVNAME="))
+        .map(|n| format!("/dev/{n}"))
+        .ok_or_else(|| CtrError {
+            errno: libc::ENODEV,
+            msg: format!("no DEVNAME in {uevent}"),
+        })
+}
+
+/// Opens the log device `spec` (a path or `maj:min`) read-write and checks
+/// it can hold `need` bytes. A regular file that is too small is extended.
+pub fn open_log_device(spec: &str, need: u64) -> Result<LogDevice, CtrError> {
+    let path = if is_maj_min(spec) {
+        resolve_maj_min(spec)?
+    } else {
+        spec.to_string()
+    };
+    let fail = |what: &str, e: std::io::Error| CtrError {
+        errno: errno::of(&e),
+        msg: format!("{what} log device {path}: {}", errno::describe(&e)),
+    };
+    let mut file: File = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| fail("cannot open", e))?;
+    let meta = file.metadata().map_err(|e| fail("cannot stat", e))?;
+    let ft = meta.file_type();
+    if ft.is_block_device() {
+        let rdev = meta.rdev();
+        let name = format!("{}:{}", dev_major(rdev), dev_minor(rdev));
+        let size = file
+            .seek(SeekFrom::End(0))
+            .map_err(|e| fail("cannot size", e))?;
+        if size < need {
+            return Err(CtrError::inval(format!(
+                "log device {name} too small: need {need} bytes"
+            )));
+        }
+        Ok(LogDevice {
+            store: Box::new(FileStore::new(file)),
+            name: name.clone(),
+            hold: Some(name),
+        })
+    } else if ft.is_file() {
+        if meta.len() < need {
+            file.set_len(need).map_err(|e| fail("cannot extend", e))?;
+        }
+        Ok(LogDevice {
+            store: Box::new(FileStore::new(file)),
+            name: path.clone(),
+            hold: None,
+        })
+    } else {
+        Err(CtrError::inval(format!(
+            "log device {path} is neither a block device nor a regular file"
+        )))
+    }
+}
+
+/// Persistent state of a disk-like log.
+struct Disk {
+    dev: LogDevice,
+    /// Area size in bytes.
+    area: usize,
+    /// The area as it should be on disk (rebuilt at each flush).
+    image: Vec<u8>,
+    /// The area as last written successfully; `None` before the first
+    /// resume (nothing is written before it).
+    on_disk: Option<Vec<u8>>,
+    /// A read or write failed (status `D`).
+    dev_failed: bool,
+    /// A sync failed (status `F`).
+    dev_flush_failed: bool,
+}
+
+fn alloc_words(n: usize) -> Result<Words, CtrError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| CtrError {
+        errno: libc::ENOMEM,
+        msg: format!("cannot allocate a bitmap of {n} words"),
+    })?;
+    v.extend((0..n).map(|_| AtomicU64::new(0)));
+    Ok(v.into_boxed_slice())
+}
+
+fn alloc_bytes(n: usize) -> Result<Vec<u8>, CtrError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| CtrError {
+        errno: libc::ENOMEM,
+        msg: format!("cannot allocate a log buffer of {n} bytes"),
+    })?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
+/// Writes the header and the clean bitmap of `regions` into `image`.
+fn fill_image(image: &mut [u8], regions: &Regions<Words>) {
+    DiskHeader {
+        magic: MIRROR_MAGIC,
+        version: MIRROR_DISK_VERSION,
+        nr_regions: regions.count(),
+    }
+    .encode(image);
+    let bits = regions.clean_bits();
+    for w in 0..words_for(regions.count()) {
+        let at = BITMAP_OFFSET + w * 8;
+        image[at..at + 8].copy_from_slice(&bits.word(w).to_le_bytes());
+    }
+}
+
+/// One dirty log: its configuration, the engine state and, for disk-like
+/// logs, the device.
+pub struct DirtyLog {
+    cfg: CtrConfig,
+    regions: Regions<Words>,
+    disk: Option<Disk>,
+    /// A flush failed: clears are ignored from now on (as dm-log.c).
+    flush_failed: bool,
+    /// No region below this one is out of sync (cached scan position for
+    /// the `in_sync_hint`).
+    hint: u64,
+}
+
+impl DirtyLog {
+    /// Creates a log from a validated configuration, opening the log
+    /// device of a disk-like log.
+    pub fn create(cfg: CtrConfig) -> Result<Self, CtrError> {
+        let dev = match (&cfg.class, &cfg.log_path) {
+            (LogClass::Disk, Some(p)) => Some(open_log_device(p, disk_area_len(cfg.region_count))?),
+            _ => None,
+        };
+        Self::with_device(cfg, dev)
+    }
+
+    /// Creates a log over an already opened device (`None` for core logs).
+    /// Used by [`DirtyLog::create`] and by tests with in-memory stores.
+    pub fn with_device(cfg: CtrConfig, dev: Option<LogDevice>) -> Result<Self, CtrError> {
+        let n = words_for(cfg.region_count);
+        let regions = Regions::new(
+            cfg.region_count,
+            cfg.mode,
+            alloc_words(n)?,
+            alloc_words(n)?,
+            alloc_words(n)?,
+        )
+        .map_err(|e| CtrError::inval(format!("region engine refused the log: {e:?}")))?;
+        let disk = match dev {
+            Some(dev) => {
+                let area =
+                    usize::try_from(disk_area_len(cfg.region_count)).map_err(|_| CtrError {
+                        errno: libc::ENOMEM,
+                        msg: "log area too large".into(),
+                    })?;
+                Some(Disk {
+                    dev,
+                    area,
+                    image: alloc_bytes(area)?,
+                    on_disk: None,
+                    dev_failed: false,
+                    dev_flush_failed: false,
+                })
+            }
+            None => None,
+        };
+        Ok(DirtyLog {
+            cfg,
+            regions,
+            disk,
+            flush_failed: false,
+            hint: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CtrConfig {
+        &self.cfg
+    }
+
+    /// The engine state.
+    pub fn regions(&self) -> &Regions<Words> {
+        &self.regions
+    }
+
+    /// Whether the log is persistent.
+    pub fn is_disk(&self) -> bool {
+        self.disk.is_some()
+    }
+
+    /// The CTR reply data: the NUL-terminated `maj:min` the kernel should
+    /// hold, or nothing.
+    pub fn ctr_reply(&self) -> Vec<u8> {
+        match self.disk.as_ref().and_then(|d| d.dev.hold.as_ref()) {
+            Some(h) => {
+                let mut v = h.as_bytes().to_vec();
+                v.push(0);
+                v
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// One-line description for the log, e.g. `core, 2048 regions of 1024
+    /// sectors`.
+    pub fn describe(&self) -> String {
+        let dev = match &self.disk {
+            Some(d) => format!(" on {}", d.dev.name),
+            None => String::new(),
+        };
+        let mode = self
+            .cfg
+            .mode
+            .keyword()
+            .map_or(String::new(), |k| format!(", {k}"));
+        format!(
+            "{}{dev}, {} regions of {} sectors{mode}",
+            self.cfg.type_word, self.cfg.region_count, self.cfg.region_size
+        )
+    }
+
+    fn check(&self, region: u64) -> Result<(), i32> {
+        if region < self.regions.count() {
+            Ok(())
+        } else {
+            Err(libc::EINVAL)
+        }
+    }
+
+    /// RESUME: for a disk-like log, loads the state from the device and
+    /// writes it back (header with the current region count); for a core
+    /// log, restarts the resync search. Returns a positive errno on
+    /// failure.
+    pub fn resume(&mut self) -> Result<(), i32> {
+        self.hint = 0;
+        let Some(disk) = self.disk.as_mut() else {
+            self.regions.restart_resync();
+            return Ok(());
+        };
+        let count = self.regions.count();
+        let mut buf = vec![0u8; disk.area];
+        let read = disk.dev.store.read_exact_at(&mut buf, 0);
+        let mut known = 0u64;
+        match &read {
+            Err(e) => {
+                log_warn!(
+                    "failed to read header on dirty region log device {}: {}",
+                    disk.dev.name,
+                    errno::describe(e)
+                );
+                disk.dev_failed = true;
+            }
+            Ok(()) => {
+                let hdr = DiskHeader::decode(&buf).unwrap_or(DiskHeader {
+                    magic: 0,
+                    version: 0,
+                    nr_regions: 0,
+                });
+                if self.cfg.mode != SyncMode::Default {
+                    // sync/nosync in the table: start over, as dm-log.c.
+                } else if hdr.magic != MIRROR_MAGIC {
+                    log_info!(
+                        "no disk log header on {}: initialising a new log",
+                        disk.dev.name
+                    );
+                } else if hdr.version != 1 && hdr.version != MIRROR_DISK_VERSION {
+                    log_warn!(
+                        "incompatible disk log version {} on {}: initialising a new log",
+                        hdr.version,
+                        disk.dev.name
+                    );
+                } else {
+                    known = hdr.nr_regions.min(count);
+                }
+            }
+        }
+        let bits = self.regions.clean_bits();
+        for w in 0..words_for(known) {
+            let at = BITMAP_OFFSET + w * 8;
+            let mut le = [0u8; 8];
+            le.copy_from_slice(&buf[at..at + 8]);
+            bits.load_word(w, u64::from_le_bytes(le));
+        }
+        bits.fill_range(known, count, self.cfg.mode == SyncMode::NoSync);
+        self.regions.sync_from_clean();
+        self.regions.restart_resync();
+        if let Err(e) = read {
+            return Err(errno::of(&e));
+        }
+        disk.image = buf;
+        fill_image(&mut disk.image, &self.regions);
+        if let Err(e) = disk.dev.store.write_all_at(&disk.image, 0) {
+            log_warn!(
+                "failed to write header on dirty region log device {}: {}",
+                disk.dev.name,
+                errno::describe(&e)
+            );
+            disk.dev_failed = true;
+            return Err(errno::of(&e));
+        }
+        if let Err(e) = disk.dev.store.sync_data() {
+            log_warn!(
+                "failed to sync dirty region log device {}: {}",
+                disk.dev.name,
+                errno::describe(&e)
+            );
+            disk.dev_flush_failed = true;
+            disk.dev_failed = true;
+            return Err(errno::of(&e));
+        }
+        disk.on_disk = Some(disk.image.clone());
+        Ok(())
+    }
+
+    /// FLUSH: marks `marks` dirty (integrated flush), then makes the state
+    /// durable. For a disk-like log only the changed 512-byte blocks are
+    /// written, then synced; nothing at all when nothing changed. Returns
+    /// whether anything was written, or a positive errno.
+    pub fn flush(&mut self, marks: &[u64]) -> Result<bool, i32> {
+        self.mark(marks)?;
+        let Some(disk) = self.disk.as_mut() else {
+            return Ok(false);
+        };
+        let Some(on_disk) = disk.on_disk.as_mut() else {
+            // Not resumed yet: the device still holds the previous state,
+            // which must not be overwritten with the initial one.
+            return Ok(false);
+        };
+        fill_image(&mut disk.image, &self.regions);
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (i, (new, old)) in disk
+            .image
+            .chunks(BLOCK)
+            .zip(on_disk.chunks(BLOCK))
+            .enumerate()
+        {
+            if new != old {
+                let (start, end) = (i * BLOCK, i * BLOCK + new.len());
+                match runs.last_mut() {
+                    Some(run) if run.1 == start => run.1 = end,
+                    _ => runs.push((start, end)),
+                }
+            }
+        }
+        if runs.is_empty() {
+            return Ok(false);
+        }
+        for &(start, end) in &runs {
+            if let Err(e) = disk
+                .dev
+                .store
+                .write_all_at(&disk.image[start..end], start as u64)
+            {
+                log_error!(
+                    "write to dirty region log device {} failed: {}",
+                    disk.dev.name,
+                    errno::describe(&e)
+                );
+                disk.dev_failed = true;
+                self.flush_failed = true;
+                return Err(libc::EIO);
+            }
+        }
+        if let Err(e) = disk.dev.store.sync_data() {
+            log_error!(
+                "sync of dirty region log device {} failed: {}",
+                disk.dev.name,
+                errno::describe(&e)
+            );
+            disk.dev_flush_failed = true;
+            self.flush_failed = true;
+            return Err(libc::EIO);
+        }
+        for &(start, end) in &runs {
+            on_disk[start..end].copy_from_slice(&disk.image[start..end]);
+        }
+        Ok(true)
+    }
+
+    /// MARK_REGION: marks every region of `regions` dirty. All must be in
+    /// range (else nothing is marked, `EINVAL`).
+    pub fn mark(&mut self, regions: &[u64]) -> Result<(), i32> {
+        regions.iter().try_for_each(|&r| self.check(r))?;
+        for &r in regions {
+            self.regions.mark(r);
+        }
+        Ok(())
+    }
+
+    /// CLEAR_REGION: marks every region clean, unless a flush failed
+    /// before (dm-log.c keeps such regions dirty).
+    pub fn clear(&mut self, regions: &[u64]) -> Result<(), i32> {
+        regions.iter().try_for_each(|&r| self.check(r))?;
+        if !self.flush_failed {
+            for &r in regions {
+                self.regions.clear(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// IS_CLEAN.
+    pub fn is_clean(&self, region: u64) -> Result<bool, i32> {
+        self.check(region)?;
+        Ok(self.regions.is_clean(region))
+    }
+
+    /// IN_SYNC.
+    pub fn in_sync(&self, region: u64) -> Result<bool, i32> {
+        self.check(region)?;
+        Ok(self.regions.in_sync(region))
+    }
+
+    /// GET_RESYNC_WORK.
+    pub fn resync_work(&mut self) -> Option<u64> {
+        self.regions.next_resync_work()
+    }
+
+    /// SET_REGION_SYNC.
+    pub fn set_region_sync(&mut self, region: u64, in_sync: bool) -> Result<(), i32> {
+        self.check(region)?;
+        self.regions.set_region_sync(region, in_sync);
+        if !in_sync {
+            self.hint = self.hint.min(region);
+        }
+        Ok(())
+    }
+
+    /// GET_SYNC_COUNT.
+    pub fn sync_count(&self) -> u64 {
+        self.regions.sync_count()
+    }
+
+    /// The lowest region that is not in sync (the region count when all
+    /// are): the `in_sync_hint` of IS_REMOTE_RECOVERING. Amortised O(1):
+    /// the scan resumes where it stopped.
+    pub fn in_sync_hint(&mut self) -> u64 {
+        let count = self.regions.count();
+        if self.regions.sync_count() >= count {
+            self.hint = count;
+            return count;
+        }
+        while self.hint < count && self.regions.in_sync(self.hint) {
+            self.hint += 1;
+        }
+        self.hint
+    }
+
+    /// The STATUS_INFO string: `1 <type>` or `3 <type> <dev> <A|D|F>`.
+    pub fn status_info(&self) -> String {
+        match &self.disk {
+            None => format!("1 {}", self.cfg.type_word),
+            Some(d) => {
+                let state = if d.dev_flush_failed {
+                    'F'
+                } else if d.dev_failed {
+                    'D'
+                } else {
+                    'A'
+                };
+                format!("3 {} {} {state}", self.cfg.type_word, d.dev.name)
+            }
+        }
+    }
+
+    /// The STATUS_TABLE string: `<type> <args...>`.
+    pub fn status_table(&self) -> String {
+        let mut s = self.cfg.type_word.clone();
+        for a in &self.cfg.args {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CountingStore, MemStore};
+
+    fn ctr(s: &str) -> Result<CtrConfig, CtrError> {
+        parse_ctr(s.as_bytes())
+    }
+
+    #[test]
+    fn ctr_core_ok() {
+        let c = ctr("2097152 core 1024 nosync").unwrap();
+        assert_eq!(c.class, LogClass::Core);
+        assert_eq!(c.region_size, 1024);
+        assert_eq!(c.region_count, 2048);
+        assert_eq!(c.mode, SyncMode::NoSync);
+        assert_eq!(c.args, ["1024", "nosync"]);
+        // Trailing NUL (reconnect path) and an explicit argument count.
+        let d = parse_ctr(b"2097152 core 2 1024 nosync\0").unwrap();
+        assert_eq!(d.args, c.args);
+        let e = ctr("1000 clustered-core 64").unwrap();
+        assert_eq!(e.region_count, 16);
+        assert_eq!(e.mode, SyncMode::Default);
+        assert_eq!(ctr("1000 core 64 sync").unwrap().mode, SyncMode::Force);
+        // "core 2 nosync" is a region size of 2, not a count.
+        assert_eq!(ctr("1000 core 2 nosync").unwrap().region_size, 2);
+    }
+
+    #[test]
+    fn ctr_disk_ok() {
+        let c = ctr("1000 disk /dev/x 8 sync").unwrap();
+        assert_eq!(c.class, LogClass::Disk);
+        assert_eq!(c.log_path.as_deref(), Some("/dev/x"));
+        assert_eq!(c.region_count, 125);
+        let d = ctr("1000 clustered-disk 3 253:2 8 nosync").unwrap();
+        assert_eq!(d.log_path.as_deref(), Some("253:2"));
+        assert_eq!(d.mode, SyncMode::NoSync);
+        assert_eq!(d.args, ["253:2", "8", "nosync"]);
+    }
+
+    #[test]
+    fn ctr_rejections() {
+        let bad = [
+            "",
+            "abc core 1024",
+            "-5 core 1024",
+            "1000",
+            "1000 mirror 1024",
+            "1000 core",
+            "1000 core 1024 nosync extra",
+            "1000 core 1024 NOSYNC",
+            "1000 core 1024 nosyn",
+            "1000 core 1000",
+            "1000 core 1",
+            "1000 core 0",
+            "1000 core 2048",
+            "1000 core 0x10",
+            "1000 core +16",
+            "1000 core 16k",
+            "1000 core 4294968320",
+            "1000 disk /dev/x",
+            "1000 disk relative 8",
+            "1000 disk /dev/x 8 sync more",
+            "1000 disk /dev/x 6",
+            "18446744073709551615 core 2",
+        ];
+        for s in bad {
+            let e = ctr(s).expect_err(s);
+            assert_eq!(e.errno, libc::EINVAL, "{s}");
+        }
+        assert!(parse_ctr(b"1000 core\0 16").is_err());
+        assert!(parse_ctr(b"1000 core \xff16").is_err());
+        // Region count limit: 2^33 sectors in regions of 2 is 2^32 regions.
+        let e = ctr("8589934592 core 2").unwrap_err();
+        assert!(e.msg.contains("region count"), "{}", e.msg);
+        assert!(ctr("8589934590 core 2").is_ok());
+    }
+
+    #[test]
+    fn area_sizes() {
+        assert_eq!(disk_area_len(0), 1024);
+        assert_eq!(disk_area_len(1), 1536);
+        assert_eq!(disk_area_len(4096), 1536);
+        assert_eq!(disk_area_len(4097), 2048);
+        assert_eq!(disk_area_len(2_097_152), 263_168);
+    }
+
+    fn core_log(s: &str) -> DirtyLog {
+        DirtyLog::create(ctr(s).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn core_requests() {
+        let mut l = core_log("1000 core 8");
+        assert_eq!(l.regions().count(), 125);
+        assert!(l.ctr_reply().is_empty());
+        l.resume().unwrap();
+        assert_eq!(l.sync_count(), 0);
+        assert_eq!(l.in_sync_hint(), 0);
+        l.mark(&[3, 5]).unwrap();
+        assert_eq!(l.is_clean(3), Ok(false));
+        assert_eq!(l.is_clean(4), Ok(true));
+        assert_eq!(l.mark(&[1, 125]), Err(libc::EINVAL));
+        assert_eq!(l.is_clean(1), Ok(true), "nothing marked on error");
+        l.clear(&[3]).unwrap();
+        assert_eq!(l.is_clean(3), Ok(true));
+        assert_eq!(l.flush(&[7]), Ok(false));
+        assert_eq!(l.is_clean(7), Ok(false));
+        assert_eq!(l.resync_work(), Some(0));
+        assert_eq!(l.resync_work(), Some(1));
+        l.set_region_sync(0, true).unwrap();
+        l.set_region_sync(1, true).unwrap();
+        assert_eq!(l.sync_count(), 2);
+        assert_eq!(l.in_sync_hint(), 2);
+        l.set_region_sync(0, false).unwrap();
+        assert_eq!(l.in_sync_hint(), 0);
+        assert_eq!(l.in_sync(1), Ok(true));
+        assert_eq!(l.in_sync(125), Err(libc::EINVAL));
+        assert_eq!(l.set_region_sync(999, true), Err(libc::EINVAL));
+        for r in 0..125 {
+            l.set_region_sync(r, true).unwrap();
+        }
+        assert_eq!(l.in_sync_hint(), 125);
+        assert_eq!(l.status_info(), "1 core");
+        assert_eq!(l.status_table(), "core 8");
+    }
+
+    #[test]
+    fn core_nosync() {
+        let mut l = core_log("1000 clustered-core 8 nosync");
+        assert_eq!(l.sync_count(), 125);
+        assert_eq!(l.in_sync_hint(), 125);
+        assert_eq!(l.resync_work(), None);
+        assert_eq!(l.status_info(), "1 clustered-core");
+    }
+
+    fn mem_log(s: &str, store: &MemStore) -> DirtyLog {
+        let dev = LogDevice {
+            store: Box::new(store.clone()),
+            name: "7:3".into(),
+            hold: Some("7:3".into()),
+        };
+        DirtyLog::with_device(ctr(s).unwrap(), Some(dev)).unwrap()
+    }
+
+    #[test]
+    fn header_and_bitmap_layout() {
+        // 70 regions: two bitmap words, the second partly used.
+        let store = MemStore::new(4096);
+        let mut l = mem_log("140 disk 7:3 2", &store);
+        assert_eq!(l.ctr_reply(), b"7:3\0");
+        l.resume().unwrap();
+        l.mark(&[0, 9, 69]).unwrap();
+        l.flush(&[]).unwrap();
+        let d = store.0.borrow().data.clone();
+        assert_eq!(&d[0..4], &[0x72, 0x52, 0x69, 0x4D]);
+        assert_eq!(&d[4..8], &[2, 0, 0, 0]);
+        assert_eq!(&d[8..16], &[70, 0, 0, 0, 0, 0, 0, 0]);
+        // Fresh log without keyword: every region dirty, then 0, 9, 69 too.
+        assert!(d[1024..1040].iter().all(|&b| b == 0));
+        l.clear(&[0, 1, 9, 68]).unwrap();
+        l.flush(&[]).unwrap();
+        let d = store.0.borrow().data.clone();
+        assert_eq!(d[1024], 0b0000_0011);
+        assert_eq!(d[1025], 0b0000_0010);
+        assert_eq!(d[1024 + 8], 0b0001_0000); // region 68 = word 1 bit 4
+        assert!(
+            d[1024 + 9..1536].iter().all(|&b| b == 0),
+            "bits past R are 0"
+        );
+    }
+
+    #[test]
+    fn nosync_log_is_all_clean_on_disk() {
+        let store = MemStore::new(2048);
+        let mut l = mem_log("140 disk 7:3 2 nosync", &store);
+        l.resume().unwrap();
+        let d = store.0.borrow().data.clone();
+        assert_eq!(&d[1024..1032], &[0xff; 8]);
+        assert_eq!(&d[1032..1040], &[0x3f, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(l.sync_count(), 70);
+    }
+
+    #[test]
+    fn resume_reads_state_and_grows() {
+        let store = MemStore::new(4096);
+        {
+            let mut l = mem_log("100 disk 7:3 2 nosync", &store);
+            l.resume().unwrap();
+            l.mark(&[4, 40]).unwrap();
+            l.flush(&[]).unwrap();
+        }
+        // Reload without keyword and grown to 60 regions: 50..60 dirty.
+        let mut l = mem_log("120 disk 7:3 2", &store);
+        l.resume().unwrap();
+        assert_eq!(l.is_clean(4), Ok(false));
+        assert_eq!(l.is_clean(40), Ok(false));
+        assert_eq!(l.is_clean(5), Ok(true));
+        assert_eq!(l.is_clean(55), Ok(false));
+        assert_eq!(l.in_sync(4), Ok(false));
+        assert_eq!(l.in_sync(5), Ok(true));
+        assert_eq!(l.sync_count(), 60 - 2 - 10);
+        assert_eq!(l.resync_work(), Some(4));
+        let hdr = DiskHeader::decode(&store.0.borrow().data).unwrap();
+        assert_eq!(hdr.nr_regions, 60);
+        // A keyword in the table starts over.
+        let mut l = mem_log("120 disk 7:3 2 sync", &store);
+        l.resume().unwrap();
+        assert_eq!(l.sync_count(), 0);
+    }
+
+    #[test]
+    fn resume_bad_headers() {
+        let store = MemStore::new(2048);
+        {
+            let mut l = mem_log("100 disk 7:3 2 nosync", &store);
+            l.resume().unwrap();
+        }
+        // Version 1 is accepted.
+        store.0.borrow_mut().data[4] = 1;
+        let mut l = mem_log("100 disk 7:3 2", &store);
+        l.resume().unwrap();
+        assert_eq!(l.sync_count(), 50);
+        assert_eq!(store.0.borrow().data[4], 2, "rewritten as version 2");
+        // Version 7: new log, all dirty.
+        store.0.borrow_mut().data[4] = 7;
+        let mut l = mem_log("100 disk 7:3 2", &store);
+        l.resume().unwrap();
+        assert_eq!(l.sync_count(), 0);
+        // Bad magic: new log.
+        let store = MemStore::new(2048);
+        store.0.borrow_mut().data.fill(0xff);
+        let mut l = mem_log("100 disk 7:3 2", &store);
+        l.resume().unwrap();
+        assert_eq!(l.sync_count(), 0);
+        assert_eq!(
+            DiskHeader::decode(&store.0.borrow().data).unwrap().magic,
+            MIRROR_MAGIC
+        );
+    }
+
+    #[test]
+    fn device_failures() {
+        let store = MemStore::new(2048);
+        let mut l = mem_log("100 disk 7:3 2", &store);
+        store.0.borrow_mut().fail_read = true;
+        assert_eq!(l.resume(), Err(libc::EIO));
+        assert_eq!(l.status_info(), "3 disk 7:3 D");
+
+        let store = MemStore::new(2048);
+        let mut l = mem_log("100 disk 7:3 2 nosync", &store);
+        l.resume().unwrap();
+        assert_eq!(l.status_info(), "3 disk 7:3 A");
+        store.0.borrow_mut().fail_sync = true;
+        assert_eq!(l.flush(&[1]), Err(libc::EIO));
+        assert_eq!(l.status_info(), "3 disk 7:3 F");
+        // After a failed flush, clears are ignored.
+        l.clear(&[1]).unwrap();
+        assert_eq!(l.is_clean(1), Ok(false));
+
+        let store = MemStore::new(2048);
+        let mut l = mem_log("100 disk 7:3 2 nosync", &store);
+        l.resume().unwrap();
+        store.0.borrow_mut().fail_write = true;
+        assert_eq!(l.flush(&[1]), Err(libc::EIO));
+        assert_eq!(l.status_info(), "3 disk 7:3 D");
+        // The write is retried at the next flush.
+        store.0.borrow_mut().fail_write = false;
+        assert_eq!(l.flush(&[]), Ok(true));
+    }
+
+    #[test]
+    fn flush_before_resume_writes_nothing() {
+        let store = MemStore::new(2048);
+        store.0.borrow_mut().data[100] = 0xAB;
+        let mut l = mem_log("100 disk 7:3 2", &store);
+        assert_eq!(l.flush(&[1]), Ok(false));
+        assert_eq!(store.0.borrow().data[100], 0xAB);
+        assert!(store.0.borrow().data[..16].iter().all(|&b| b == 0));
+    }
+
+    fn temp_path(tag: &str) -> std::path::PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        std::env::temp_dir().join(format!("dm-logd-test-{tag}-{}-{nanos}", std::process::id()))
+    }
+
+    #[test]
+    fn file_round_trip_writes_only_changed_blocks() {
+        let path = temp_path("rt");
+        std::fs::write(&path, b"").unwrap();
+        let p = path.to_str().unwrap().to_string();
+        // 1 GiB target, 64 KiB regions = 16384 regions = 2048 bitmap bytes:
+        // area 1024 + 2048 = 3072 bytes, 6 blocks.
+        let table = format!("2097152 disk {p} 128");
+        let open = |stats_out: &mut Option<std::rc::Rc<crate::store::IoStats>>| {
+            let cfg = ctr(&table).unwrap();
+            let dev = open_log_device(&p, disk_area_len(cfg.region_count)).unwrap();
+            assert!(dev.hold.is_none());
+            let (counting, stats) = CountingStore::new(dev.store);
+            *stats_out = Some(stats);
+            let dev = LogDevice {
+                store: Box::new(counting),
+                ..dev
+            };
+            DirtyLog::with_device(cfg, Some(dev)).unwrap()
+        };
+        let mut stats = None;
+        {
+            let mut l = open(&mut stats);
+            let s = stats.clone().unwrap();
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), 3072);
+            assert!(l.ctr_reply().is_empty());
+            l.resume().unwrap();
+            assert_eq!(s.bytes_written.get(), 3072, "resume writes the area");
+            assert_eq!(s.syncs.get(), 1);
+            // Fresh, no keyword: all dirty. Clean everything, flush.
+            let all: Vec<u64> = (0..16384).collect();
+            l.clear(&all).unwrap();
+            s.reset();
+            assert_eq!(l.flush(&[]), Ok(true));
+            assert_eq!(s.bytes_written.get(), 2048, "the four bitmap blocks");
+            // Nothing changed: nothing written, no sync.
+            s.reset();
+            assert_eq!(l.flush(&[]), Ok(false));
+            assert_eq!(s.bytes_written.get(), 0);
+            assert_eq!(s.syncs.get(), 0);
+            // One mark: one block (region 5000 is byte 625 of the bitmap,
+            // file byte 1649, block 3).
+            assert_eq!(l.flush(&[5000]), Ok(true));
+            assert_eq!(*s.write_log.borrow(), vec![(1536, 512)]);
+            assert_eq!(s.syncs.get(), 1);
+            l.mark(&[0, 16383]).unwrap();
+            s.reset();
+            l.flush(&[]).unwrap();
+            assert_eq!(*s.write_log.borrow(), vec![(1024, 512), (2560, 512)]);
+        }
+        let mut l = open(&mut stats);
+        l.resume().unwrap();
+        for r in [0, 5000, 16383] {
+            assert_eq!(l.is_clean(r), Ok(false), "{r}");
+            assert_eq!(l.in_sync(r), Ok(false), "{r}");
+        }
+        assert_eq!(l.is_clean(1), Ok(true));
+        assert_eq!(l.sync_count(), 16384 - 3);
+        assert_eq!(l.resync_work(), Some(0));
+        assert_eq!(l.resync_work(), Some(5000));
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[0..4], &MIRROR_MAGIC.to_le_bytes());
+        assert_eq!(&bytes[8..16], &16384u64.to_le_bytes());
+        assert_eq!(bytes[1024], 0xfe);
+        assert_eq!(bytes[1024 + 625], !(1u8 << (5000 % 8)));
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn open_errors() {
+        let e = open_log_device("/nonexistent/dm-logd", 1024).err().unwrap();
+        assert_eq!(e.errno, libc::ENOENT);
+        let e = open_log_device("/", 1024).err().unwrap();
+        assert!(e.errno == libc::EISDIR || e.errno == libc::EINVAL);
+        let e = open_log_device("4095:4095", 1024).err().unwrap();
+        assert_eq!(e.errno, libc::ENODEV);
+    }
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `dm-logd`: a userspace dirty-log server for device-mapper's `userspace`
+//! log type (`dm-log-userspace`), and the building blocks of its test tool.
+//!
+//! The kernel's `userspace` dirty log forwards every log operation of a
+//! mirror to a daemon over the netlink connector (connector id
+//! `CN_IDX_DM`/`CN_VAL_DM_USERSPACE_LOG`), using the wire format of
+//! `include/uapi/linux/dm-log-userspace.h`. This crate implements such a
+//! daemon with the same region engine the dm-log-rs kernel module uses
+//! (`src/engine.rs` of the repository, compiled here as [`engine`]).
+//!
+//! Layout:
+//!
+//! - [`proto`]: the wire format, parsing and validation of incoming
+//!   messages, encoding of replies.
+//! - [`dirtylog`]: the log types (`core`, `disk` and their `clustered-`
+//!   aliases), constructor argument validation, the on-disk format.
+//! - [`store`]: the byte store behind a persistent log (file or block
+//!   device, or memory for tests).
+//! - [`server`]: the request dispatcher over many logs.
+//! - [`runloop`]: the poll loop shared by `dm-logd` and `dm-ulog-tool serve`.
+//! - [`hostile`]: hostile message builders used by `dm-ulog-tool`.
+//! - [`sys`]: the only module with `unsafe` code: thin libc wrappers for the
+//!   netlink socket, `signalfd` and `poll`.
+//! - [`logging`], [`errno`], [`rng`]: small helpers.
+
+#![deny(unsafe_code)]
+
+/// The bitmap region engine of the dm-log-rs kernel module, compiled from the
+/// very same file.
+#[path = "../../src/engine.rs"]
+#[allow(dead_code)]
+pub mod engine;
+
+#[macro_use]
+pub mod logging;
+
+pub mod dirtylog;
+pub mod errno;
+pub mod hostile;
+pub mod proto;
+pub mod rng;
+pub mod runloop;
+pub mod server;
+pub mod store;
+#[allow(unsafe_code)]
+pub mod sys;
+
+/// The package version, printed by `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
