@@ -7,10 +7,14 @@
 
 struct block_device;
 struct completion;
+struct cn_msg;
+struct netlink_skb_parms;
 
 u64 dmlogrs_bdev_nr_bytes(struct block_device *bdev);
 unsigned int dmlogrs_bdev_logical_block_size(struct block_device *bdev);
 unsigned short dmlogrs_ioprio_default(void);
 void dmlogrs_init_completion(struct completion *x);
+int dmlogrs_cn_send(struct cn_msg *msg);
+bool dmlogrs_cn_sender_is_admin(struct netlink_skb_parms *nsp);
 
 #endif

@@ -22,7 +22,7 @@ exec "$bindgen" "$header" $(grep -Ev '^#|^$' "$params") \
 	--allowlist-function 'dm_table_get_mode|dm_get_device|dm_put_device|dm_table_event' \
 	--allowlist-function 'dm_io|dm_io_client_create|dm_io_client_destroy' \
 	--allowlist-function 'cn_add_callback|cn_del_callback|cn_netlink_send' \
-	--allowlist-function 'dmlogrs_.*' \
+	--allowlist-function 'dmlogrs_.*|msleep' \
 	--allowlist-function 'debugfs_create_dir|debugfs_create_file|debugfs_remove' \
 	--allowlist-var 'CN_IDX_DM|CN_VAL_DM_USERSPACE_LOG|STATUSTYPE_.*' \
 	--blocklist-type "^($known)\$" \

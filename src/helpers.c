@@ -14,6 +14,10 @@
 #include <linux/ioprio.h>
 #include <linux/completion.h>
 #include <linux/dm-dirty-log.h>
+#include <linux/connector.h>
+#include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/user_namespace.h>
 #include "../include/dm_log_rs_helpers.h"
 
 EXPORT_SYMBOL(dm_dirty_log_type_register);
@@ -39,4 +43,19 @@ void dmlogrs_init_completion(struct completion *x)
 unsigned short dmlogrs_ioprio_default(void)
 {
 	return IOPRIO_DEFAULT;
+}
+
+int dmlogrs_cn_send(struct cn_msg *msg)
+{
+	/*
+	 * Port 0 and group 0: multicast to the group registered for msg->id.
+	 * GFP_NOIO: the mirror sends from its worker, on the write path.
+	 */
+	return cn_netlink_send(msg, 0, 0, GFP_NOIO);
+}
+
+bool dmlogrs_cn_sender_is_admin(struct netlink_skb_parms *nsp)
+{
+	/* The socket's opener and the sending task must both be capable. */
+	return __netlink_ns_capable(nsp, &init_user_ns, CAP_SYS_ADMIN);
 }

@@ -170,7 +170,9 @@ pub(crate) struct CoreLog {
 impl LogType for CoreLog {
     const NAME: &'static CStr = c_str!("core");
 
-    fn new(target: Target, args: &Args<'_>) -> Result<Pin<KBox<Self>>> {
+    type Shared = ();
+
+    fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<Pin<KBox<Self>>> {
         let args = RegionArgs::parse("core", target.len(), args)?;
         let regions = new_regions("core", &args)?;
         Ok(KBox::pin(CoreLog { args, regions }, GFP_KERNEL)?)

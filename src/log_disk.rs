@@ -289,7 +289,9 @@ impl DiskLog {
 impl LogType for DiskLog {
     const NAME: &'static CStr = c_str!("disk");
 
-    fn new(target: Target, args: &Args<'_>) -> Result<Pin<KBox<Self>>> {
+    type Shared = ();
+
+    fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<Pin<KBox<Self>>> {
         if args.len() < 2 || args.len() > 3 {
             pr_err!(
                 "disk: expected <log_dev> <region_size> [sync|nosync], got {} argument(s)\n",

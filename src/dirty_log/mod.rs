@@ -107,6 +107,19 @@ impl<'a> StatusWriter<'a> {
     pub(crate) fn written(&self) -> usize {
         self.len
     }
+
+    /// Writes raw bytes (a status string from elsewhere) up to the first
+    /// NUL, truncating like [`fmt::Write::write_str`].
+    pub(crate) fn write_bytes(&mut self, s: &[u8]) {
+        let s = s.split(|&b| b == 0).next().unwrap_or(&[]);
+        let room = self.buf.len().saturating_sub(self.len + 1);
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s[..n]);
+        self.len += n;
+        if self.len < self.buf.len() {
+            self.buf[self.len] = 0;
+        }
+    }
 }
 
 impl fmt::Write for StatusWriter<'_> {
@@ -137,8 +150,11 @@ pub(crate) trait LogType: Sized + Send + Sync + 'static {
     /// The type name used in table lines (`core`, `disk`, `userspace`).
     const NAME: &'static CStr;
 
+    /// State shared by every log of the type, owned by its [`Registration`].
+    type Shared: Send + Sync + 'static;
+
     /// Constructs a log for `target` from its table arguments.
-    fn new(target: Target, args: &Args<'_>) -> Result<Pin<KBox<Self>>>;
+    fn new(target: Target, args: &Args<'_>, shared: &Self::Shared) -> Result<Pin<KBox<Self>>>;
 
     /// Before the target is suspended.
     fn presuspend(&self) -> Result {
@@ -230,7 +246,16 @@ impl<T: LogType> Adapter<T> {
             // SAFETY: Guaranteed by the function's safety requirements; the
             // strings outlive this call, and `Args` does not escape it.
             let args = unsafe { Args::from_raw(argc, argv) };
-            let ctx = T::new(target, &args)?;
+            // SAFETY: `log` is valid; device-mapper set its type to the ops
+            // table this callback was found in.
+            let ty = unsafe { (*log).type_ };
+            // CAST: Every ops table with this callback is the first field of
+            // a `TypeBox<T>` (`#[repr(C)]`), see `Registration::new`.
+            let tb = ty.cast::<TypeBox<T>>();
+            // SAFETY: The type stays registered, and so its `TypeBox` alive,
+            // while a log of it exists: the log holds a module reference.
+            let shared = unsafe { &(*tb).shared };
+            let ctx = T::new(target, &args, shared)?;
             // SAFETY: `log` is valid; the context is ours to set.
             unsafe { (*log).context = ctx.into_foreign() as *mut c_void };
             Ok(0)
@@ -454,36 +479,43 @@ impl<T: LogType> Adapter<T> {
     }
 }
 
+/// A log type's ops table and the state its logs share. The table comes
+/// first, so a pointer to it is a pointer to the whole.
+#[repr(C)]
+struct TypeBox<T: LogType> {
+    ty: Opaque<bindings::dm_dirty_log_type>,
+    shared: T::Shared,
+}
+
 /// A registered dirty-log type; unregistered when dropped.
 ///
 /// # Invariants
 ///
-/// `ty` holds a fully initialised ops table for `T` that is in the registry
-/// for the whole life of this object.
+/// `tb.ty` holds a fully initialised ops table for `T` that is in the
+/// registry for the whole life of this object.
 pub(crate) struct Registration<T: LogType> {
-    ty: Pin<KBox<Opaque<bindings::dm_dirty_log_type>>>,
-    _type: PhantomData<T>,
+    tb: Pin<KBox<TypeBox<T>>>,
 }
 
 // SAFETY: The ops table is only read by other threads (through the
-// registry), and dropping it from any thread is fine.
+// registry), the shared state is `Send + Sync`, and dropping either from any
+// thread is fine.
 unsafe impl<T: LogType> Send for Registration<T> {}
 // SAFETY: `Registration` has no methods that use `&self`.
 unsafe impl<T: LogType> Sync for Registration<T> {}
 
 impl<T: LogType> Registration<T> {
-    /// Builds the ops table of `T` and registers it under [`LogType::NAME`].
-    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
-        let ops = Adapter::<T>::ops(module);
-        let ty = KBox::pin(Opaque::new(ops), GFP_KERNEL)?;
-        // SAFETY: `ty` is initialised and pinned in its allocation, which
-        // outlives the registration: `drop` unregisters before freeing it.
-        kernel::error::to_result(unsafe { registry::dm_dirty_log_type_register(ty.get()) })?;
+    /// Builds the ops table of `T` and registers it under [`LogType::NAME`],
+    /// with `shared` for its logs.
+    pub(crate) fn new(module: &'static ThisModule, shared: T::Shared) -> Result<Self> {
+        let ty = Opaque::new(Adapter::<T>::ops(module));
+        let tb = KBox::pin(TypeBox { ty, shared }, GFP_KERNEL)?;
+        // SAFETY: The table is initialised and pinned in its allocation,
+        // which outlives the registration: `drop` unregisters before freeing
+        // it.
+        kernel::error::to_result(unsafe { registry::dm_dirty_log_type_register(tb.ty.get()) })?;
         // INVARIANT: Registered just above.
-        Ok(Registration {
-            ty,
-            _type: PhantomData,
-        })
+        Ok(Registration { tb })
     }
 }
 
@@ -491,6 +523,6 @@ impl<T: LogType> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the table is registered. Logs of this
         // type hold a reference on this module, so none exists any more.
-        unsafe { registry::dm_dirty_log_type_unregister(self.ty.get()) };
+        unsafe { registry::dm_dirty_log_type_unregister(self.tb.ty.get()) };
     }
 }

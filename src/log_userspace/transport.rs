@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Requests to the userspace log server and the matching of its replies.
+//!
+//! A request takes one of a fixed set of reply slots, is multicast to the
+//! server's connector group under a fresh sequence number, and waits for the
+//! reply with that number. Replies arrive through the connector callback
+//! ([`Transport::receive`]), in the context of the sending process, and are
+//! validated before they can complete a request: sender capability, length,
+//! version, sequence number, request type and log id, error range and data
+//! size. A bad message is dropped, counted and reported (rate-limited); the
+//! request it may have been meant for keeps waiting.
+//!
+//! As in the C module, a request with no reply within
+//! [`RETRY_TIMEOUT_MS`] is sent again under a new sequence number (a late
+//! reply to the old one is then dropped), and so is one answered with
+//! `-EAGAIN`; there is no limit on retries. Waits are interruptible: a
+//! signal to the waiting task (the `dmsetup` of a table load, say; the
+//! mirror's worker takes none) ends the request with `EINTR`.
+//!
+//! Nothing here allocates after construction: slots, reply buffers and the
+//! send buffer are preallocated; the connector allocates its socket buffer
+//! with `GFP_NOIO`.
+
+use super::protocol::{Header, RequestType, CN_ID, HEADER_LEN, MAX_DATA, VERSION};
+use crate::connector::{self, Message, OutMessage, Sender};
+use crate::debugfs::Show;
+use core::{
+    fmt::{self, Write},
+    ops::RangeInclusive,
+    sync::atomic::{AtomicU64, Ordering},
+};
+use kernel::{
+    new_condvar, new_mutex, new_spinlock,
+    prelude::*,
+    sync::{Arc, CondVar, CondVarTimeoutResult, Mutex, SpinLock},
+    time::{msecs_to_jiffies, Ktime},
+};
+
+/// How long a request waits for its reply before it is sent again, as the C
+/// module (`DM_ULOG_RETRY_TIMEOUT`, 15 s).
+pub(crate) const RETRY_TIMEOUT_MS: u32 = 15_000;
+
+/// Requests that can wait for replies at the same time (all logs together);
+/// more wait for a free slot.
+const SLOTS: usize = 32;
+
+/// The largest reply data accepted (a status line, a device name).
+pub(crate) const REPLY_MAX: usize = 1024;
+
+/// Largest errno a reply may carry (`MAX_ERRNO`).
+const MAX_ERRNO: i32 = 4095;
+
+/// Allows at most [`RateLimit::BURST`] messages per
+/// [`RateLimit::INTERVAL_MS`], like the kernel's `printk_ratelimited`.
+pub(crate) struct RateLimit {
+    window_start_ms: AtomicU64,
+    in_window: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl RateLimit {
+    const INTERVAL_MS: u64 = 5_000;
+    const BURST: u64 = 10;
+
+    pub(crate) const fn new() -> Self {
+        RateLimit {
+            window_start_ms: AtomicU64::new(0),
+            in_window: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a message may be printed now; reports how many were
+    /// suppressed when a new window opens.
+    pub(crate) fn allow(&self) -> bool {
+        let now = Ktime::ktime_get().to_ms() as u64;
+        let start = self.window_start_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(start) >= Self::INTERVAL_MS
+            && self
+                .window_start_ms
+                .compare_exchange(start, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.in_window.store(0, Ordering::Relaxed);
+            let n = self.suppressed.swap(0, Ordering::Relaxed);
+            if n > 0 {
+                pr_warn!("userspace log: {} messages suppressed\n", n);
+            }
+        }
+        if self.in_window.fetch_add(1, Ordering::Relaxed) < Self::BURST {
+            true
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// What the transport counts (shown in debugfs).
+#[derive(Default)]
+struct Stats {
+    requests: AtomicU64,
+    replies: AtomicU64,
+    timeouts: AtomicU64,
+    again: AtomicU64,
+    send_errors: AtomicU64,
+    dropped_malformed: AtomicU64,
+    dropped_unmatched: AtomicU64,
+    dropped_unprivileged: AtomicU64,
+    wait_ns: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    Free,
+    Waiting,
+    Answered,
+}
+
+/// A request waiting for its reply, and the reply once it came.
+struct Slot {
+    state: SlotState,
+    seq: u32,
+    luid: u64,
+    request_type: u32,
+    /// Accepted reply data sizes.
+    expect: RangeInclusive<usize>,
+    error: i32,
+    len: usize,
+    data: [u8; REPLY_MAX],
+}
+
+impl Slot {
+    const FREE: Slot = Slot {
+        state: SlotState::Free,
+        seq: 0,
+        luid: 0,
+        request_type: 0,
+        expect: 0..=0,
+        error: 0,
+        len: 0,
+        data: [0; REPLY_MAX],
+    };
+}
+
+struct Table {
+    slots: KVec<Slot>,
+    next_seq: u32,
+}
+
+/// How a wait for a reply ended.
+enum Waited {
+    Answered(Result<usize>),
+    TimedOut,
+    Interrupted,
+}
+
+/// The request/reply channel to the userspace log server; one per module,
+/// shared by every userspace log.
+#[pin_data]
+pub(crate) struct Transport {
+    #[pin]
+    table: SpinLock<Table>,
+    /// Notified when a reply arrives.
+    #[pin]
+    answered: CondVar,
+    /// Notified when a slot is freed.
+    #[pin]
+    freed: CondVar,
+    /// Never notified: timed sleeps wait on it.
+    #[pin]
+    nap: CondVar,
+    #[pin]
+    out: Mutex<OutMessage>,
+    stats: Stats,
+    bad_input: RateLimit,
+}
+
+/// A request to send.
+pub(crate) struct Request<'a> {
+    pub(crate) uuid: &'a [u8],
+    pub(crate) luid: u64,
+    pub(crate) request_type: RequestType,
+    pub(crate) data: &'a [u8],
+}
+
+/// The last eight characters of a UUID, as the C module prints them.
+pub(crate) fn uuid_tail(uuid: &[u8]) -> &str {
+    let tail = &uuid[uuid.len().saturating_sub(8)..];
+    core::str::from_utf8(tail).unwrap_or("?")
+}
+
+impl Transport {
+    /// Allocates the transport. Process context.
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        let mut slots = KVec::with_capacity(SLOTS, GFP_KERNEL)?;
+        for _ in 0..SLOTS {
+            slots.push(Slot::FREE, GFP_KERNEL)?;
+        }
+        let out = OutMessage::new(HEADER_LEN + MAX_DATA)?;
+        Arc::pin_init(
+            pin_init!(Transport {
+                table <- new_spinlock!(Table { slots, next_seq: 0 }, "dm_log_rs:ulog_table"),
+                answered <- new_condvar!("dm_log_rs:ulog_answered"),
+                freed <- new_condvar!("dm_log_rs:ulog_freed"),
+                nap <- new_condvar!("dm_log_rs:ulog_nap"),
+                out <- new_mutex!(out, "dm_log_rs:ulog_out"),
+                stats: Stats::default(),
+                bad_input: RateLimit::new(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Sends `req` and waits for the server's answer, resending after a
+    /// timeout or an `-EAGAIN` answer. Returns the length of the reply data
+    /// copied into `reply`, or the server's error; `expect` are the data
+    /// sizes a successful reply may have (anything else is dropped as
+    /// malformed). Process context; sleeps.
+    pub(crate) fn call(
+        &self,
+        req: &Request<'_>,
+        reply: &mut [u8],
+        expect: RangeInclusive<usize>,
+    ) -> Result<usize> {
+        if req.data.len() > MAX_DATA {
+            pr_info!(
+                "userspace log [{}]: {} request of {} bytes exceeds the {} bytes a request can carry\n",
+                uuid_tail(req.uuid),
+                req.request_type.name(),
+                req.data.len(),
+                MAX_DATA
+            );
+            return Err(EINVAL);
+        }
+        let expect = *expect.start()..=(*expect.end()).min(reply.len()).min(REPLY_MAX);
+        loop {
+            let (slot, seq) = self.reserve(req, expect.clone())?;
+            bump(&self.stats.requests);
+            if let Err(e) = self.send(req, seq) {
+                self.release(slot);
+                bump(&self.stats.send_errors);
+                // With no server listening this is the normal ESRCH the
+                // callers act on; anything else is worth a message.
+                if e != ESRCH {
+                    pr_err!(
+                        "userspace log [{}]: unable to send {} request to the log server: {:?}\n",
+                        uuid_tail(req.uuid),
+                        req.request_type.name(),
+                        e
+                    );
+                }
+                return Err(e);
+            }
+            let start = Ktime::ktime_get();
+            let waited = self.wait(slot, reply);
+            let ns = Ktime::ktime_get().to_ns() - start.to_ns();
+            self.stats.wait_ns.fetch_add(ns as u64, Ordering::Relaxed);
+            match waited {
+                Waited::Answered(Err(e)) if e == EAGAIN => bump(&self.stats.again),
+                Waited::Answered(r) => return r,
+                Waited::TimedOut => {
+                    bump(&self.stats.timeouts);
+                    pr_warn!(
+                        "userspace log [{}]: {} request (seq {}) timed out - retrying\n",
+                        uuid_tail(req.uuid),
+                        req.request_type.name(),
+                        seq
+                    );
+                }
+                Waited::Interrupted => return Err(EINTR),
+            }
+        }
+    }
+
+    /// Sleeps for `ms` milliseconds; `EINTR` if a signal came first.
+    pub(crate) fn sleep(&self, ms: u32) -> Result {
+        let mut guard = self.table.lock();
+        match self
+            .nap
+            .wait_interruptible_timeout(&mut guard, msecs_to_jiffies(ms))
+        {
+            CondVarTimeoutResult::Signal { .. } => Err(EINTR),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes a free slot for `req` and gives it a new sequence number.
+    fn reserve(&self, req: &Request<'_>, expect: RangeInclusive<usize>) -> Result<(usize, u32)> {
+        let mut table = self.table.lock();
+        loop {
+            let seq = table.next_seq;
+            if let Some(i) = table.slots.iter().position(|s| s.state == SlotState::Free) {
+                table.next_seq = seq.wrapping_add(1);
+                let slot = &mut table.slots[i];
+                slot.state = SlotState::Waiting;
+                slot.seq = seq;
+                slot.luid = req.luid;
+                slot.request_type = req.request_type as u32;
+                slot.expect = expect;
+                slot.error = 0;
+                slot.len = 0;
+                return Ok((i, seq));
+            }
+            let j = msecs_to_jiffies(RETRY_TIMEOUT_MS);
+            if let CondVarTimeoutResult::Signal { .. } =
+                self.freed.wait_interruptible_timeout(&mut table, j)
+            {
+                return Err(EINTR);
+            }
+        }
+    }
+
+    fn release(&self, slot: usize) {
+        self.table.lock().slots[slot].state = SlotState::Free;
+        self.freed.notify_one();
+    }
+
+    fn send(&self, req: &Request<'_>, seq: u32) -> Result {
+        let mut out = self.out.lock();
+        let payload = out.payload_mut();
+        let header = Header {
+            luid: req.luid,
+            version: VERSION,
+            error: 0,
+            seq,
+            request_type: req.request_type as u32,
+            // CAST: At most `MAX_DATA`, checked by `call`.
+            data_size: req.data.len() as u32,
+        };
+        header.encode(req.uuid, payload);
+        payload[HEADER_LEN..HEADER_LEN + req.data.len()].copy_from_slice(req.data);
+        out.send(CN_ID, seq, HEADER_LEN + req.data.len())
+    }
+
+    /// Waits up to [`RETRY_TIMEOUT_MS`] for the reply in `slot`, then frees
+    /// the slot.
+    fn wait(&self, slot: usize, reply: &mut [u8]) -> Waited {
+        let mut left = msecs_to_jiffies(RETRY_TIMEOUT_MS);
+        let mut table = self.table.lock();
+        let waited = loop {
+            let s = &table.slots[slot];
+            if s.state == SlotState::Answered {
+                break Waited::Answered(if s.error != 0 {
+                    Err(Error::from_errno(s.error))
+                } else {
+                    // The callback checked `s.len` against `expect`, which
+                    // `call` capped at `reply.len()`.
+                    reply[..s.len].copy_from_slice(&s.data[..s.len]);
+                    Ok(s.len)
+                });
+            }
+            match self.answered.wait_interruptible_timeout(&mut table, left) {
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
+                CondVarTimeoutResult::Timeout => break Waited::TimedOut,
+                CondVarTimeoutResult::Signal { .. } => break Waited::Interrupted,
+            }
+        };
+        table.slots[slot].state = SlotState::Free;
+        drop(table);
+        self.freed.notify_one();
+        waited
+    }
+
+    /// Drops a bad message, with a rate-limited reason.
+    fn drop_message(&self, counter: &AtomicU64, why: fmt::Arguments<'_>) {
+        bump(counter);
+        if self.bad_input.allow() {
+            pr_warn!(
+                "userspace log: dropped a message from the log server: {}\n",
+                why
+            );
+        }
+    }
+
+    /// Handles an acknowledgement: a message with no payload, whose `ack`
+    /// is a positive errno for the request numbered `seq`.
+    fn receive_ack(&self, seq: u32, ack: u32) {
+        if ack > MAX_ERRNO as u32 {
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!("acknowledgement {} for seq {} is not an errno", ack, seq),
+            );
+        }
+        let mut table = self.table.lock();
+        let Some(slot) = table
+            .slots
+            .iter_mut()
+            .find(|s| s.state == SlotState::Waiting && s.seq == seq)
+        else {
+            drop(table);
+            return self.drop_message(
+                &self.stats.dropped_unmatched,
+                format_args!(
+                    "acknowledgement for seq {}, which no request waits for",
+                    seq
+                ),
+            );
+        };
+        if ack == 0 && !slot.expect.contains(&0) {
+            drop(table);
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!("empty acknowledgement for seq {}, which needs data", seq),
+            );
+        }
+        slot.error = -(ack as i32);
+        slot.len = 0;
+        slot.state = SlotState::Answered;
+        drop(table);
+        bump(&self.stats.replies);
+        self.answered.notify_all();
+    }
+}
+
+impl connector::Handler for Transport {
+    fn receive(&self, msg: &Message<'_>, sender: &Sender<'_>) {
+        if !sender.is_admin() {
+            return self.drop_message(
+                &self.stats.dropped_unprivileged,
+                format_args!("sender lacks CAP_SYS_ADMIN"),
+            );
+        }
+        if msg.data.is_empty() {
+            return self.receive_ack(msg.seq, msg.ack);
+        }
+        let Some(h) = Header::decode(msg.data) else {
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!(
+                    "truncated: {} bytes, a request header has {}",
+                    msg.data.len(),
+                    HEADER_LEN
+                ),
+            );
+        };
+        let data = &msg.data[HEADER_LEN..];
+        let size = h.data_size as usize;
+        if size > data.len() {
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!(
+                    "seq {}: data size {} but only {} bytes follow the header",
+                    h.seq,
+                    size,
+                    data.len()
+                ),
+            );
+        }
+        if h.version != VERSION {
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!("seq {}: version {}, expected {}", h.seq, h.version, VERSION),
+            );
+        }
+        if h.error > 0 || h.error < -MAX_ERRNO {
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!("seq {}: error {} is not a negative errno", h.seq, h.error),
+            );
+        }
+        let mut table = self.table.lock();
+        let Some(slot) = table
+            .slots
+            .iter_mut()
+            .find(|s| s.state == SlotState::Waiting && s.seq == h.seq)
+        else {
+            drop(table);
+            return self.drop_message(
+                &self.stats.dropped_unmatched,
+                format_args!(
+                    "seq {} (type {}): no request waits for it (late or forged)",
+                    h.seq, h.request_type
+                ),
+            );
+        };
+        if slot.request_type != h.request_type & 0xff || slot.luid != h.luid {
+            let (t, l) = (slot.request_type, slot.luid);
+            drop(table);
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!(
+                    "seq {}: answers request type {} of log {}, but it was type {} of log {}",
+                    h.seq, h.request_type, h.luid, t, l
+                ),
+            );
+        }
+        if h.error == 0 && !slot.expect.contains(&size) {
+            let expect = slot.expect.clone();
+            drop(table);
+            return self.drop_message(
+                &self.stats.dropped_malformed,
+                format_args!(
+                    "seq {}: {} bytes of reply data, expected {} to {}",
+                    h.seq,
+                    size,
+                    expect.start(),
+                    expect.end()
+                ),
+            );
+        }
+        let size = if h.error == 0 { size } else { 0 };
+        slot.data[..size].copy_from_slice(&data[..size]);
+        slot.len = size;
+        slot.error = h.error;
+        slot.state = SlotState::Answered;
+        drop(table);
+        bump(&self.stats.replies);
+        self.answered.notify_all();
+    }
+}
+
+impl Show for Transport {
+    fn show(&self, out: &mut dyn Write) -> fmt::Result {
+        let s = &self.stats;
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let requests = get(&s.requests);
+        let replies = get(&s.replies);
+        write!(
+            out,
+            "requests {}\nreplies {}\ntimeouts {}\nagain {}\nsend_errors {}\n\
+             dropped_malformed {}\ndropped_unmatched {}\ndropped_unprivileged {}\n\
+             mean_wait_us {}\n",
+            requests,
+            replies,
+            get(&s.timeouts),
+            get(&s.again),
+            get(&s.send_errors),
+            get(&s.dropped_malformed),
+            get(&s.dropped_unmatched),
+            get(&s.dropped_unprivileged),
+            get(&s.wait_ns) / 1000 / replies.max(1),
+        )
+    }
+}
