@@ -7,6 +7,7 @@
 #   make demo         boot a VM and show a core-log mirror working
 #   make crash-test [ROUNDS=N]   disk-log crash consistency, real power cuts
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
+#   make daemon       build the userspace log daemon (daemon/target/release/dm-logd)
 #   make kernel       install the toolchain and build/reuse the test kernel
 #   make print-kdir   print the test kernel's build tree
 #   make KDIR=/path   build against your own Rust-enabled kernel tree
@@ -27,7 +28,7 @@ endif
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module kernel setup print-kdir check demo host-test selftest test-modules crash-test bench \
+.PHONY: all module daemon kernel setup print-kdir check demo host-test selftest test-modules crash-test bench \
 	clippy fmt fmt-check modules_install clean
 
 all: module
@@ -44,6 +45,10 @@ print-kdir:
 module: $(KDIR_DEP)
 	+$(KMAKE) modules
 
+# The userspace log daemon and its test tool (a host program, cargo).
+daemon:
+	cd $(ROOT)/daemon && cargo build --release --locked
+
 # Kernel modules used only by the kselftests (tests/modules).
 test-modules: $(KDIR_DEP)
 	+$(MAKE) -C $(KDIR) M=$(ROOT)/tests/modules LLVM=1 RUSTC=$(KRUSTC) modules
@@ -54,15 +59,18 @@ clippy: $(KDIR_DEP)
 fmt:
 	rustfmt --edition 2021 $(ROOT)/src/dm_log_rs.rs
 	cd $(ROOT)/tests/engine && cargo fmt
+	cd $(ROOT)/daemon && cargo fmt
 
 fmt-check:
 	rustfmt --edition 2021 --check $(ROOT)/src/dm_log_rs.rs
 	cd $(ROOT)/tests/engine && cargo fmt --check
+	cd $(ROOT)/daemon && cargo fmt --check
 
 host-test:
 	cd $(ROOT)/tests/engine && cargo test --quiet
+	cd $(ROOT)/daemon && cargo test --quiet --locked
 
-selftest: module test-modules
+selftest: module test-modules daemon
 	@$(ROOT)/scripts/vm-test.sh rs && $(ROOT)/scripts/vm-test.sh c
 
 check: setup
@@ -77,7 +85,7 @@ crash-test: module
 	@$(ROOT)/scripts/crash-test.sh $(ROUNDS) rs
 
 # C dm-log vs dm-log-rs in one VM boot; ratios, not pass/fail.
-bench: module
+bench: module daemon
 	@$(ROOT)/scripts/bench.sh
 
 modules_install: $(KDIR_DEP)

@@ -31,4 +31,16 @@ for log in ('ram', 'ssd'):
             continue
         bpf = lambda t: t[1] / t[2] if t[2] else float('nan')
         print(f'| {log} | {size} | {c[0]} | {rs[0]} | {rs[0]/c[0]:.2f} | {bpf(c):.0f} | {bpf(rs):.0f} | {bpf(rs)/bpf(c):.4f} |')
+u = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 4 and f[0] == "BENCHU":
+        u[f[1]] = (int(f[2]), int(f[3]))
+if 'c' in u and 'rs' in u:
+    c, rs = u['c'], u['rs']
+    print()
+    print('| userspace log (dm-logd) | C | Rust | Rust/C |')
+    print('|---|---|---|---|')
+    print(f'| mirror IOPS, 1 GiB, 4 KiB random writes, qd16 | {c[0]} | {rs[0]} | {rs[0]/c[0]:.2f} |')
+    print(f'| status round trip (us, lower is better) | {c[1]} | {rs[1]} | {rs[1]/c[1]:.2f} |')
 PY

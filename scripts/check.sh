@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make check`: everything, from a fresh clone on a fresh machine.
 #   1. toolchain setup (scripts/setup.sh)
-#   2. host tests of the region engine (cargo test)
+#   2. host tests of the region engine and the log daemon (cargo test)
 #   3. test kernel (built once, then cached) and dm-log-rs.ko; rustfmt; clippy
 #   4. the QEMU kselftests against dm-log-rs (LOG_IMPL=rs) and the kernel's
 #      own C dm-log (LOG_IMPL=c)
@@ -32,9 +32,9 @@ step() { printf '\n=== %s\n' "$*"; }
 step "setup"
 "$DMLOG_ROOT/scripts/setup.sh" || die "setup failed"
 
-step "host tests: region engine (cargo test)"
+step "host tests: region engine and log daemon (cargo test)"
 host_log=$(mktemp)
-(cd tests/engine && cargo test 2>&1) | tee "$host_log"
+{ (cd tests/engine && cargo test 2>&1); (cd daemon && cargo test --locked 2>&1); } | tee "$host_log"
 hp=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$host_log" | paste -sd+ - | bc)
 hf=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$host_log" | paste -sd+ - | bc)
 if [ -z "$hp" ] || [ "$hp" = 0 ]; then
@@ -66,6 +66,8 @@ if grep -qE '^(warning|error)' /tmp/dmlog-clippy.log; then crc=1; fi
 count "clippy (make CLIPPY=1) clean" $crc
 make --no-print-directory fmt-check >/dev/null 2>&1
 count "rustfmt clean" $?
+make --no-print-directory daemon
+count "log daemon (dm-logd, dm-ulog-tool) builds" $?
 # clippy rebuilt the object with clippy-driver: build it again with rustc.
 touch src/dm_log_rs.rs && make --no-print-directory KDIR="$KDIR" module >/dev/null
 

@@ -10,6 +10,12 @@
 #   ram  a loop device over tmpfs (no bandwidth limit)
 #   ssd  a null_blk device limited to 200 MiB/s (a SATA-SSD-class device)
 # Prints one "BENCH impl log size iops log_bytes log_flushes" line per run.
+#
+# Then the userspace log, C dm-log-userspace vs dm-log-rs, both served by the
+# same dm-logd: mirror IOPS (1 GiB, core-like log, nosync, fio as above) and
+# the round-trip time of a status request (`dmsetup status`, which asks the
+# server for STATUS_INFO and GET_SYNC_COUNT), as one line
+# "BENCHU impl iops status_us".
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/modules.sh"
@@ -46,8 +52,29 @@ run() { # IMPL LOGDEV LOGLABEL LEN_SECTORS LABEL [IODEPTH]
 	echo "BENCH $impl $loglabel $label $iops $(((s1 - s0) * 512)) $((f1 - f0))"
 }
 
+run_userspace() { # IMPL
+	local impl=$1 dev iops t0 t1 n=300 i
+	dmsetup create mbench --table \
+		"0 $((1 << 21)) mirror userspace 4 bench-uuid-0001 core 1024 nosync 2 $N0 0 $N1 0" || return 1
+	dev=$(dm_node mbench)
+	iops=$(fio --name=w --filename="$dev" --direct=1 --rw=randwrite --bs=4k --ioengine=libaio \
+		--iodepth=16 --runtime="$secs" --time_based --size=$((1 << 30)) \
+		--randrepeat=0 --norandommap --output-format=json 2>/dev/null |
+		python3 -c 'import json,sys; print(int(json.load(sys.stdin)["jobs"][0]["write"]["iops"]))')
+	t0=$(date +%s%N)
+	for i in $(seq $n); do dmsetup status mbench >/dev/null; done
+	t1=$(date +%s%N)
+	dm_remove mbench
+	echo "BENCHU $impl $iops $(((t1 - t0) / n / 1000))"
+}
+
+"$REPO_DIR/daemon/target/release/dm-logd" >"$WORK/dm-logd.log" 2>&1 &
+DAEMON_PID=$!
+sleep 1
+
 for impl in c rs; do
 	LOG_IMPL=$impl load_log_stack || { echo "BENCH error loading $impl"; exit 1; }
+	run_userspace $impl
 	for log in ram ssd; do
 		ld=$RAMLOG
 		[ $log = ssd ] && ld=/dev/nullb2
@@ -59,3 +86,5 @@ for impl in c rs; do
 	LOG_IMPL=$impl LOG_MOD=$([ $impl = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
 done
 losetup -d "$RAMLOG"
+kill -TERM $DAEMON_PID
+wait $DAEMON_PID

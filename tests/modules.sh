@@ -20,5 +20,6 @@ load_log_stack() {
 }
 
 unload_log_stack() {
+	if grep -q '^dm_log_userspace ' /proc/modules; then rmmod dm_log_userspace || return 1; fi
 	rmmod dm_mirror dm_region_hash "$LOG_MOD"
 }
