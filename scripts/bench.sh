@@ -31,6 +31,12 @@ for log in ('ram', 'ssd'):
             continue
         bpf = lambda t: t[1] / t[2] if t[2] else float('nan')
         print(f'| {log} | {size} | {c[0]} | {rs[0]} | {rs[0]/c[0]:.2f} | {bpf(c):.0f} | {bpf(rs):.0f} | {bpf(rs)/bpf(c):.4f} |')
+core = [r.get((i, 'none', '1TiB')) for i in ('c', 'rs')]
+if all(core):
+    print()
+    print('| core log (no log I/O), 1TiB, qd16 | C IOPS | Rust IOPS | IOPS Rust/C |')
+    print('|---|---|---|---|')
+    print(f'| ceiling for a disk log | {core[0][0]} | {core[1][0]} | {core[1][0]/core[0][0]:.2f} |')
 u = {}
 for line in open(sys.argv[1]):
     f = line.split()
@@ -42,5 +48,5 @@ if 'c' in u and 'rs' in u:
     print('| userspace log (dm-logd) | C | Rust | Rust/C |')
     print('|---|---|---|---|')
     print(f'| mirror IOPS, 1 GiB, 4 KiB random writes, qd16 | {c[0]} | {rs[0]} | {rs[0]/c[0]:.2f} |')
-    print(f'| status round trip (us, lower is better) | {c[1]} | {rs[1]} | {rs[1]/c[1]:.2f} |')
+    print(f'| one status ioctl = 2 server round trips (us, lower is better) | {c[1]} | {rs[1]} | {rs[1]/c[1]:.2f} |')
 PY

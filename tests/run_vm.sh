@@ -15,6 +15,30 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 # What must never appear in the kernel log during the run.
 BAD_LOG='WARNING:|BUG:|Oops|general protection|kernel BUG|Call Trace|RIP:|possible recursive locking|possible circular locking|inconsistent lock state|lock held when returning|sleeping function called from invalid context|scheduling while atomic|list_add corruption|list_del corruption|UBSAN|panicked at|rust_panic|blocked for more than|unreferenced object|kmemleak'
 
+# The kernel log of the run, less the reports of a bug of the C reference
+# module that its runs always trigger (LOG_IMPL=c only): dm-log-userspace's
+# mark_region takes a GFP_NOIO mempool allocation, which may sleep, under the
+# region hash's spinlock ("sleeping function called from invalid context").
+# Each report dropped is counted on stderr; any other report stays.
+run_log() {
+	dmesg_since run-start | awk -v c="$([ "$LOG_IMPL" = c ] && echo 1 || echo 0)" '
+		{ line[NR] = $0 }
+		END {
+			for (i = 1; i <= NR; i++) {
+				if (c && line[i] ~ /BUG: sleeping function called from invalid context/) {
+					known = 0
+					for (j = i + 1; j <= NR && j <= i + 60; j++) {
+						if (line[j] ~ /userspace_mark_region\+.*\[dm_log_userspace\]/) known = 1
+						if (line[j] ~ /<\/TASK>/) break
+					}
+					if (known && j <= NR && j <= i + 60) { dropped++; i = j; continue }
+				}
+				print line[i]
+			}
+			if (dropped) printf "%d\n", dropped > "/dev/stderr"
+		}'
+}
+
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 mkdir -p "$WORK"
 udevadm settle 2>/dev/null
@@ -88,11 +112,13 @@ echo "# selftests: dm-log-rs: kernel_log"
 		kfail=1
 	fi
 	k=$((k + 1))
-	bad=$(dmesg_since run-start | grep -E "$BAD_LOG")
+	known=$(run_log 2>&1 >/dev/null)
+	[ -n "$known" ] && echo "# not counted: $known report(s) of the C dm-log-userspace's sleeping allocation under a spinlock (its known bug)"
+	bad=$(run_log 2>/dev/null | grep -E "$BAD_LOG")
 	if [ -z "$bad" ]; then
 		echo "ok $k no warning, lockdep report, oops or leak in the kernel log"
 	else
-		dmesg_since run-start | grep -E -B5 -A30 "$BAD_LOG" | head -120 | sed 's/^/# /'
+		run_log 2>/dev/null | grep -E -B5 -A30 "$BAD_LOG" | head -120 | sed 's/^/# /'
 		echo "not ok $k no warning, lockdep report, oops or leak in the kernel log"
 		kfail=1
 	fi

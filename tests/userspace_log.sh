@@ -23,6 +23,14 @@ if [ ! -x "$DAEMON" ] || [ ! -x "$TOOL" ]; then
 	exit 1
 fi
 
+# The C userspace log is a module of its own, loaded on the first "userspace"
+# table and then holding a reference on dm-log: load it first, so that the
+# reference checks below see only what a table leaves behind.
+if [ "$LOG_IMPL" = c ] && ! modprobe dm-log-userspace; then
+	echo "Bail out! cannot load dm-log-userspace"
+	exit 1
+fi
+
 MIB=32
 L0=$(new_loop us0 $MIB) && L1=$(new_loop us1 $MIB) && LG=$(new_loop uslog 1) || {
 	echo "Bail out! cannot set up loop devices"

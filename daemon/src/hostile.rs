@@ -12,6 +12,9 @@ use crate::rng::Rng;
 use crate::runloop::BeforeReply;
 use crate::sys::NetlinkSocket;
 
+/// How many forged replies [`Mode::Flood`] sends ahead of each real reply.
+pub const FLOOD_LEN: usize = 300;
+
 /// The injection modes of `dm-ulog-tool serve`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -27,7 +30,7 @@ pub enum Mode {
     TooBig,
     /// A well-formed reply with seq + 1000003.
     UnknownSeq,
-    /// 1000 well-formed replies with random unknown seqs and sizes.
+    /// [`FLOOD_LEN`] well-formed replies with random unknown seqs and sizes.
     Flood,
 }
 
@@ -119,7 +122,7 @@ pub fn injections(
             p[148..152].copy_from_slice(&other.to_ne_bytes());
             vec![proto::encode_reply(port, other, &p)]
         }
-        Mode::Flood => (0..1000)
+        Mode::Flood => (0..FLOOD_LEN)
             .map(|_| {
                 let mut other = rng.next_u32();
                 if other == seq {
@@ -381,7 +384,7 @@ mod tests {
             o => panic!("{o:?}"),
         }
         let f = injections(Mode::Flood, 1, &req, &reply, &mut rng);
-        assert_eq!(f.len(), 1000);
+        assert_eq!(f.len(), FLOOD_LEN);
         for m in &f {
             match &parse_datagram(m)[0] {
                 Incoming::Request(r) => assert_ne!(r.header.seq, 500),

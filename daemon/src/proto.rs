@@ -179,6 +179,21 @@ impl RequestType {
     }
 }
 
+impl RequestType {
+    /// The size of the fixed-size answer the kernel expects to a request of
+    /// this type (0 for requests answered with no data or a string).
+    pub fn answer_size(self) -> usize {
+        match self {
+            RequestType::GetRegionSize
+            | RequestType::IsClean
+            | RequestType::InSync
+            | RequestType::GetSyncCount => 8,
+            RequestType::GetResyncWork | RequestType::IsRemoteRecovering => 16,
+            _ => 0,
+        }
+    }
+}
+
 fn u16_at(b: &[u8], off: usize) -> u16 {
     u16::from_ne_bytes([b[off], b[off + 1]])
 }

@@ -149,7 +149,16 @@ impl Server {
                 "log {tail}: {} for an unknown log: ESRCH (the kernel will re-send CTR)",
                 ty.name()
             );
-            return Response::err(libc::ESRCH);
+            // The reply carries as many (zero) data bytes as the request's
+            // answer would: the C module takes the data size of any reply
+            // as the room it has for the answer when it retries after the
+            // reconnect, and with 0 it fails that retry with ENOSPC (an
+            // IN_SYNC failed that way reads as "not in sync", and the
+            // mirror then writes one leg only).
+            return Response {
+                error: -libc::ESRCH,
+                data: vec![0; ty.answer_size()],
+            };
         };
         let regions: Vec<u64> = if DataRule::Regions == ty.data_rule() {
             (0..req.data.len() / 8).map(|i| req.u64_item(i)).collect()
@@ -233,7 +242,17 @@ impl Server {
         let created = parse_ctr(data).and_then(DirtyLog::create);
         match created {
             Ok(log) => {
-                let reply = log.ctr_reply();
+                // The C module's reconnect path sends the constructor string
+                // with its NUL and gives the reply no room: a device name in
+                // that reply fails the reconnect with ENOSPC, and the C
+                // module then retries for ever. Its first constructor, and
+                // every one of dm-log-rs, has no NUL; the kernel already
+                // holds the device on a reconnect, so the name can go.
+                let reply = if data.last() == Some(&0) {
+                    Vec::new()
+                } else {
+                    log.ctr_reply()
+                };
                 log_info!("log {tail} created: {}", log.describe());
                 if self.logs.insert(key, log).is_some() {
                     log_warn!("log {tail}: constructor for an existing log: replaced it");
@@ -466,10 +485,13 @@ mod tests {
         drop(s);
         // A restarted daemon: ESRCH, then CTR + RESUME read the state back.
         let mut s = Server::new();
-        assert_eq!(
-            s.handle(&req(7, RequestType::InSync, &u64s(&[3]))).error,
-            -libc::ESRCH
-        );
+        let r = s.handle(&req(7, RequestType::InSync, &u64s(&[3])));
+        assert_eq!(r.error, -libc::ESRCH);
+        assert_eq!(r.data, vec![0; 8], "room for the C module's retry");
+        // The C module's reconnect constructor (with a NUL) works too.
+        let mut again = table.clone().into_bytes();
+        again.push(0);
+        assert_eq!(s.handle(&req(7, RequestType::Ctr, &again)).error, 0);
         s.handle(&req(8, RequestType::Ctr, table.as_bytes()));
         s.handle(&req(9, RequestType::Resume, &[]));
         let r = s.handle(&req(10, RequestType::GetSyncCount, &[]));
