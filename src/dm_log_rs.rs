@@ -12,9 +12,14 @@
 //! - [`dm_io`]: safe abstraction over dm-io (synchronous block I/O);
 //! - [`debugfs`]: safe abstraction over debugfs (per-log counters);
 //! - [`connector`]: safe abstraction over the netlink connector;
+//! - [`workqueue`]: safe abstraction over a delayed work item;
 //! - [`log_core`], [`log_disk`], [`log_userspace`]: the log types, safe Rust;
 //! - [`engine`]: the bitmap region engine, plain `core` Rust, also built and
 //!   tested on the host (`tests/engine`).
+
+// `pin_init!` over the disk log's state (many fields) nests deeper than the
+// default limit of 128.
+#![recursion_limit = "256"]
 
 mod bindings;
 mod connector;
@@ -28,6 +33,7 @@ mod engine;
 mod log_core;
 mod log_disk;
 mod log_userspace;
+mod workqueue;
 
 use dirty_log::{registry, Registration};
 use kernel::prelude::*;

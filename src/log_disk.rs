@@ -33,20 +33,37 @@
 //! of which are valid states of the regions in it: a region is written clean
 //! only after its data reached both legs, and written dirty before its data
 //! writes are issued.
+//!
+//! # Writing clean state lazily
+//!
+//! A region going dirty must be on disk before its data writes are issued; a
+//! region going clean may reach the disk later, at the cost of resyncing it
+//! after a crash. So, as md's write-intent bitmap does, a cleared region is
+//! first only *pending*: clean in memory, still dirty on disk (every block
+//! written shows it dirty). Pending regions are written clean together, after
+//! one flush of the legs, by the first flush at least [`CLEAN_DELAY_MS`] after
+//! the oldest of them went clean, or once there are [`DiskLog::clean_batch`]
+//! of them, and always at suspend. A pending region written to again costs no
+//! log write at all: the disk still has it dirty. This saves the leg flush and
+//! the clean write that every mirror pass otherwise adds, and bounds what a
+//! crash adds to the resync to the regions cleaned in the last second (at most
+//! `clean_batch`, 1/256 of the regions or 32).
 
 use crate::debugfs::{self, Show};
 use crate::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
 use crate::dm_io::{IoClient, SECTOR_SIZE};
 use crate::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
 use crate::log_core::{alloc_words, new_regions, RegionArgs, Words};
+use crate::workqueue::{DelayedWork, DelayedWorkFn};
 use core::fmt::{self, Write};
-use core::ops::Range;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::ops::{Deref, Range};
+use core::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use kernel::{
     c_str, new_mutex,
     prelude::*,
     str::CString,
     sync::{Arc, Mutex},
+    time::Ktime,
 };
 
 /// Header magic, "MiRr".
@@ -55,6 +72,9 @@ const MAGIC: u32 = 0x4D69_5272;
 const VERSION: u32 = 2;
 /// Byte offset of the bitmap in the log area.
 const BITMAP_OFFSET: usize = 1024;
+/// How long a cleared region may stay dirty on disk, at most (see the module
+/// documentation), in milliseconds.
+const CLEAN_DELAY_MS: i64 = 1000;
 
 /// Per-log counters, beyond what the status line shows; readable in
 /// `/sys/kernel/debug/dm_log_rs/disk-<log maj:min>-<n>`.
@@ -68,6 +88,8 @@ pub(crate) struct Counters {
     pub(crate) flushes: AtomicU64,
     /// Bytes written by flushes.
     pub(crate) flush_bytes: AtomicU64,
+    /// Flushes that wrote pending clean regions (each after a leg flush).
+    pub(crate) clean_writes: AtomicU64,
     /// Regions handed out for resync.
     pub(crate) resync_regions: AtomicU64,
 }
@@ -77,11 +99,12 @@ impl Show for Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         write!(
             out,
-            "marks {}\nclears {}\nflushes {}\nflush_bytes {}\nresync_regions {}\n",
+            "marks {}\nclears {}\nflushes {}\nflush_bytes {}\nclean_writes {}\nresync_regions {}\n",
             get(&self.marks),
             get(&self.clears),
             get(&self.flushes),
             get(&self.flush_bytes),
+            get(&self.clean_writes),
             get(&self.resync_regions)
         )
     }
@@ -140,23 +163,50 @@ impl Iterator for Runs<'_> {
     }
 }
 
-/// A disk log.
-#[pin_data]
+/// A disk log: its state, and the work item that writes clean state when
+/// the mirror goes quiet.
 pub(crate) struct DiskLog {
+    /// Declared first, so dropped first: cancelled before the state goes.
+    work: DelayedWork<DiskState>,
+    state: Arc<DiskState>,
+}
+
+impl Deref for DiskLog {
+    type Target = DiskState;
+
+    fn deref(&self) -> &DiskState {
+        &self.state
+    }
+}
+
+/// The state of a disk log.
+#[pin_data]
+pub(crate) struct DiskState {
     target: Target,
     args: RegionArgs,
     regions: Regions<Words>,
     /// One bit per logical block of the log area: a clean bit in it changed
     /// since it was last written.
     changed: Bitmap<Words>,
+    /// One bit per region: clean in memory, not yet written clean (shown
+    /// dirty in every block written).
+    pending: Bitmap<Words>,
+    /// Number of bits set in `pending` (approximate under races: a trigger
+    /// only).
+    pending_count: AtomicU64,
+    /// When the oldest pending region went clean (`ktime`, ns); 0 if none.
+    pending_since: AtomicI64,
+    /// Pending regions that make the next flush write them.
+    clean_batch: u64,
     /// Logical block size of the log device.
     block_size: usize,
-    /// Some region went clean to dirty / dirty to clean since the last
-    /// flush (the C log's `touched_dirtied` / `touched_cleaned`).
+    /// Some region went clean to dirty since the last flush (the C log's
+    /// `touched_dirtied`).
     dirtied: AtomicBool,
-    cleaned: AtomicBool,
     /// Flushing the legs failed: no region may be recorded clean again.
     flush_failed: AtomicBool,
+    /// Between postsuspend and resume: the work item writes nothing.
+    suspended: AtomicBool,
     /// An I/O error on the log device (status `D`).
     dev_failed: AtomicBool,
     /// A cache flush of the log device failed (status `F`).
@@ -171,7 +221,7 @@ pub(crate) struct DiskLog {
     dev: DmDev,
 }
 
-impl DiskLog {
+impl DiskState {
     /// Block of the log area that holds region `region`'s clean bit.
     fn block_of(&self, region: Region) -> u64 {
         let word = region / WORD_BITS;
@@ -194,7 +244,12 @@ impl DiskLog {
         let mut off = from;
         while off + 8 <= to {
             let w = (off - BITMAP_OFFSET) / 8;
-            buf[off..off + 8].copy_from_slice(&clean.word(w).to_le_bytes());
+            let clean_word = clean.word(w);
+            // Pairs with the fence in `clear_region`: a clean bit seen here
+            // comes with its pending bit, unless a flush took it already.
+            fence(Ordering::Acquire);
+            let on_disk = clean_word & !self.pending.word(w);
+            buf[off..off + 8].copy_from_slice(&on_disk.to_le_bytes());
             off += 8;
         }
     }
@@ -202,6 +257,102 @@ impl DiskLog {
     /// Marks every block of the log area as changed.
     fn all_changed(&self) {
         self.changed.fill(true);
+    }
+
+    /// Forgets every pending clean region (their state is about to be
+    /// written, or they are no longer clean).
+    fn drop_pending(&self) {
+        self.pending.fill(false);
+        self.pending_count.store(0, Ordering::Relaxed);
+        self.pending_since.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether the pending clean regions are due to be written.
+    fn clean_due(&self, force: bool) -> bool {
+        let since = self.pending_since.load(Ordering::Relaxed);
+        if since == 0 {
+            return false;
+        }
+        force
+            || self.pending_count.load(Ordering::Relaxed) >= self.clean_batch
+            || Ktime::ktime_get().to_ns() - since >= CLEAN_DELAY_MS * 1_000_000
+    }
+
+    /// Takes every pending region out of `pending` and flags its block as
+    /// changed, so that the next write shows it clean (if it still is).
+    /// Returns the number of regions taken.
+    fn take_pending(&self) -> u64 {
+        self.pending_since.store(0, Ordering::Relaxed);
+        let words = crate::engine::words_for(self.pending.len());
+        let mut taken = 0;
+        for w in 0..words {
+            let bits = self.pending.take_word(w);
+            if bits != 0 {
+                taken += u64::from(bits.count_ones());
+                self.changed
+                    .set_release(self.block_of(w as u64 * WORD_BITS));
+            }
+        }
+        self.pending_count.fetch_sub(taken, Ordering::Relaxed);
+        taken
+    }
+
+    /// Writes what changed: the blocks of newly dirty regions, and, when
+    /// `force` or when due, the pending clean regions after a flush of the
+    /// legs.
+    fn flush_log(&self, force: bool) -> Result {
+        let mut io = self.io.lock();
+        let mut dirtied = self.dirtied.swap(false, Ordering::AcqRel);
+        // Taken before the legs are flushed: every write to these regions
+        // completed before they were cleared, so before the flush below is
+        // issued.
+        let cleaning = !self.flush_failed.load(Ordering::Acquire)
+            && self.clean_due(force)
+            && self.take_pending() != 0;
+        if !dirtied && !cleaning {
+            return Ok(());
+        }
+        if cleaning {
+            if self.target.flush().is_err() {
+                // The legs may not hold what the clean regions claim: from
+                // now on every region is dirty, as in the C log.
+                pr_warn!("disk: flushing the mirror legs failed; marking every region dirty\n");
+                self.flush_failed.store(true, Ordering::Release);
+                self.regions.set_all_clean(false);
+                self.drop_pending();
+                self.all_changed();
+                dirtied = true;
+            }
+        }
+        let written = match self.write_changed(&mut io) {
+            Ok(n) => n,
+            Err(e) => {
+                // The blocks are flagged again; the clean regions taken stay
+                // clean in memory and are written by the next flush (the
+                // legs were flushed for them already).
+                self.dirtied.fetch_or(dirtied, Ordering::AcqRel);
+                self.fail_device();
+                return Err(e);
+            }
+        };
+        if dirtied {
+            if let Err(e) = self.client.flush(&self.dev) {
+                self.dirtied.store(true, Ordering::Release);
+                self.dev_flush_failed.store(true, Ordering::Release);
+                self.fail_device();
+                return Err(e);
+            }
+        }
+        if written != 0 {
+            self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .flush_bytes
+                .fetch_add(written, Ordering::Relaxed);
+        }
+        if cleaning {
+            self.counters.clean_writes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Writes the changed blocks, coalesced into runs that are all in
@@ -285,6 +436,25 @@ impl DiskLog {
     }
 }
 
+impl DelayedWorkFn for DiskState {
+    /// Writes the pending clean regions once they are due, if the mirror's
+    /// own flushes did not (it went quiet); comes back while some are left.
+    fn run(&self) -> Option<u32> {
+        if self.suspended.load(Ordering::Acquire) {
+            // Resume starts again from what is on disk.
+            return None;
+        }
+        // An error is recorded (status, table event) by `flush_log`.
+        let _ = self.flush_log(false);
+        let since = self.pending_since.load(Ordering::Relaxed);
+        if since == 0 || self.flush_failed.load(Ordering::Acquire) {
+            return None;
+        }
+        let age_ms = (Ktime::ktime_get().to_ns() - since) / 1_000_000;
+        Some((CLEAN_DELAY_MS - age_ms).clamp(1, CLEAN_DELAY_MS) as u32)
+    }
+}
+
 #[vtable]
 impl LogType for DiskLog {
     const NAME: &'static CStr = c_str!("disk");
@@ -332,6 +502,8 @@ impl LogType for DiskLog {
         let regions = new_regions("disk", &region_args)?;
         let nblocks = (area / block_size) as u64;
         let changed = Bitmap::new(alloc_words(nblocks)?, nblocks).ok_or(ENOMEM)?;
+        let nregions = region_args.region_count;
+        let pending = Bitmap::new(alloc_words(nregions)?, nregions).ok_or(ENOMEM)?;
         let mut buf = KVVec::with_capacity(area, GFP_KERNEL)?;
         buf.extend_with(area, 0u8, GFP_KERNEL)?;
         let nwords = crate::engine::words_for(nblocks);
@@ -343,16 +515,20 @@ impl LogType for DiskLog {
         let seq = LOG_SEQ.fetch_add(1, Ordering::Relaxed);
         let stats_name = CString::try_from_fmt(kernel::fmt!("disk-{}-{}", dev.name(), seq))?;
         let stats = debugfs::File::new(&stats_name, counters.clone());
-        KBox::pin_init(
-            pin_init!(DiskLog {
+        let state = Arc::pin_init(
+            pin_init!(DiskState {
                 target,
                 args: region_args,
                 regions,
                 changed,
+                pending,
+                pending_count: AtomicU64::new(0),
+                pending_since: AtomicI64::new(0),
+                clean_batch: (nregions / 256).max(32),
                 block_size,
                 dirtied: AtomicBool::new(false),
-                cleaned: AtomicBool::new(false),
                 flush_failed: AtomicBool::new(false),
+                suspended: AtomicBool::new(true),
                 dev_failed: AtomicBool::new(false),
                 dev_flush_failed: AtomicBool::new(false),
                 counters,
@@ -362,15 +538,24 @@ impl LogType for DiskLog {
                 dev,
             }),
             GFP_KERNEL,
-        )
+        )?;
+        let work = DelayedWork::new(state.clone())?;
+        Ok(KBox::pin(DiskLog { work, state }, GFP_KERNEL)?)
     }
 
     fn postsuspend(&self) -> Result {
-        self.flush()
+        // No write of the log's own while suspended: the log device may be
+        // about to change hands.
+        self.suspended.store(true, Ordering::Release);
+        self.work.cancel();
+        // Suspended, the log is all on disk, clean state included (the C
+        // log's state after suspend; another log may read it next).
+        self.flush_log(true)
     }
 
     fn resume(&self) -> Result {
         let mut io = self.io.lock();
+        self.suspended.store(false, Ordering::Release);
         let count = self.regions.count();
         let on_disk = self.load(&mut io);
         // Regions the log did not cover (new log, or the device grew).
@@ -386,10 +571,11 @@ impl LogType for DiskLog {
         io.buf[4..8].copy_from_slice(&VERSION.to_le_bytes());
         io.buf[8..16].copy_from_slice(&count.to_le_bytes());
         let nblocks = self.changed.len() as usize;
+        // What was pending belongs to the state before the load.
+        self.drop_pending();
         self.serialise(&mut io.buf, 0, nblocks);
         self.changed.fill(false);
         self.dirtied.store(false, Ordering::Release);
-        self.cleaned.store(false, Ordering::Release);
         let r = self.client.write(&self.dev, 0, &io.buf).and_then(|()| {
             self.client.flush(&self.dev).inspect_err(|_| {
                 self.dev_flush_failed.store(true, Ordering::Release);
@@ -418,52 +604,18 @@ impl LogType for DiskLog {
     }
 
     fn flush(&self) -> Result {
-        let mut io = self.io.lock();
-        let dirtied = self.dirtied.swap(false, Ordering::AcqRel);
-        let cleaned = self.cleaned.swap(false, Ordering::AcqRel);
-        if !dirtied && !cleaned {
-            return Ok(());
-        }
-        let mut dirtied = dirtied;
-        if cleaned && !self.flush_failed.load(Ordering::Acquire) && self.target.flush().is_err() {
-            // The legs may not hold what the clean regions claim: from now
-            // on every region is dirty, as in the C log.
-            pr_warn!("disk: flushing the mirror legs failed; marking every region dirty\n");
-            self.flush_failed.store(true, Ordering::Release);
-            self.regions.set_all_clean(false);
-            self.all_changed();
-            dirtied = true;
-        }
-        let written = match self.write_changed(&mut io) {
-            Ok(n) => n,
-            Err(e) => {
-                self.dirtied.fetch_or(dirtied, Ordering::AcqRel);
-                self.cleaned.fetch_or(cleaned, Ordering::AcqRel);
-                self.fail_device();
-                return Err(e);
-            }
-        };
-        if dirtied {
-            if let Err(e) = self.client.flush(&self.dev) {
-                self.dirtied.store(true, Ordering::Release);
-                self.dev_flush_failed.store(true, Ordering::Release);
-                self.fail_device();
-                return Err(e);
-            }
-        }
-        if written != 0 {
-            self.counters.flushes.fetch_add(1, Ordering::Relaxed);
-            self.counters
-                .flush_bytes
-                .fetch_add(written, Ordering::Relaxed);
-        }
-        Ok(())
+        self.flush_log(false)
     }
 
     fn mark_region(&self, region: Region) {
         if self.regions.mark(region) {
-            self.changed.set_release(self.block_of(region));
-            self.dirtied.store(true, Ordering::Release);
+            if self.pending.clear(region) {
+                // Never written clean: the disk has it dirty already.
+                self.pending_count.fetch_sub(1, Ordering::Relaxed);
+            } else {
+                self.changed.set_release(self.block_of(region));
+                self.dirtied.store(true, Ordering::Release);
+            }
             self.counters.marks.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -472,11 +624,31 @@ impl LogType for DiskLog {
         if self.flush_failed.load(Ordering::Acquire) {
             return;
         }
-        if self.regions.clear(region) {
-            self.changed.set_release(self.block_of(region));
-            self.cleaned.store(true, Ordering::Release);
-            self.counters.clears.fetch_add(1, Ordering::Relaxed);
+        // Pending before clean: a flush running on the work item meanwhile
+        // must never see the region clean without its pending bit (it would
+        // write it clean with no flush of the legs).
+        let newly_pending = !self.pending.set(region);
+        if newly_pending {
+            self.pending_count.fetch_add(1, Ordering::Relaxed);
         }
+        fence(Ordering::Release);
+        if !self.regions.clear(region) {
+            // Clean already: nothing to write.
+            if newly_pending && self.pending.clear(region) {
+                self.pending_count.fetch_sub(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        if self.pending_since.load(Ordering::Relaxed) == 0 {
+            // Never 0 itself: the clock counts from boot.
+            self.pending_since
+                .store(Ktime::ktime_get().to_ns().max(1), Ordering::Relaxed);
+        }
+        if !self.suspended.load(Ordering::Acquire) {
+            // Writes the clean state if no flush of the mirror does first.
+            self.work.queue(CLEAN_DELAY_MS as u32);
+        }
+        self.counters.clears.fetch_add(1, Ordering::Relaxed);
     }
 
     fn get_resync_work(&self) -> Result<Option<Region>> {

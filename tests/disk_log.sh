@@ -255,11 +255,19 @@ t_flush_bytes() {
 	s1=$(write_sectors)
 	bytes=$(((s1 - s0) * 512))
 	echo "log bytes written for one region dirtied and cleaned: $bytes"
+	# The clean state is on disk without a suspend (dm-log-rs writes it
+	# within a second of the mirror going quiet).
+	local region=$((1234567 * 8 / 1024)) off byte
+	off=$((1024 + region / 8))
+	byte=$(dd if="$LL" bs=512 skip=$((off / 512)) count=1 iflag=direct status=none |
+		od -An -tx1 -v -j $((off % 512)) -N 1 | tr -d ' \n')
+	expect_eq "bitmap byte of region $region, mirror idle" "$byte" "ff" || r=1
 	if [ "$LOG_IMPL" = rs ]; then
 		[ "$bytes" -gt 0 ] && [ "$bytes" -le 2048 ] || { fail "rs wrote $bytes bytes"; r=1; }
 		stats=$(cat /sys/kernel/debug/dm_log_rs/disk-$DL-* 2>&1)
 		echo "$stats"
 		echo "$stats" | grep -qx "marks 1" && echo "$stats" | grep -qx "clears 1" &&
+			echo "$stats" | grep -qx "clean_writes 1" &&
 			echo "$stats" | grep -qx "flush_bytes $bytes" || { fail "counters disagree"; r=1; }
 	else
 		[ "$bytes" -ge 263168 ] || { fail "C wrote only $bytes bytes"; r=1; }
