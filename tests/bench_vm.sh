@@ -5,7 +5,7 @@
 # dm-log and dm-log-rs on the same devices. A disk-log mirror (nosync, 512 KiB
 # regions) over two 1 TiB null_blk legs; fio: 4 KiB random O_DIRECT writes,
 # iodepth 16 (and 1, on 1 TiB), for BENCH_SECONDS, over the first 1 GiB and
-# over all 1 TiB.
+# over all 1 TiB. The two take turns, BENCH_ROUNDS times.
 # Two log devices, both with a write cache so flushes are real and counted:
 #   ram  a loop device over tmpfs (no bandwidth limit)
 #   ssd  a null_blk device limited to 200 MiB/s (a SATA-SSD-class device)
@@ -20,18 +20,24 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/modules.sh"
 
-secs=${BENCH_SECONDS:-20}
+secs=${BENCH_SECONDS:-10}
 # Legs and the "ssd" log: memory-backed null_blk (pages allocated on write)
 # with a write cache; the bandwidth limit applies to each device alone, and
 # the legs' 4 KiB writes stay far below it.
-modprobe null_blk nr_devices=3 gb=1024 memory_backed=1 cache_size=64 mbps=200 queue_mode=2 ||
-	exit 1
-udevadm settle 2>/dev/null
+# The pages written stay allocated until the module goes: it is loaded
+# afresh for each turn, or 2 GiB of guest memory would not last 3 rounds.
+nullb_load() {
+	modprobe null_blk nr_devices=3 gb=1024 memory_backed=1 cache_size=64 mbps=200 queue_mode=2 ||
+		return 1
+	udevadm settle 2>/dev/null
+	[ -b /dev/nullb2 ] || return 1
+	N0=$(devnum /dev/nullb0) N1=$(devnum /dev/nullb1)
+}
+nullb_load || exit 1
 mkdir -p "$WORK"
 LOGF=$WORK/benchlog.img
 truncate -s 64M "$LOGF"
 RAMLOG=$(losetup -f --show "$LOGF") || exit 1
-N0=$(devnum /dev/nullb0) N1=$(devnum /dev/nullb1)
 logstat() { # DEV -> "<write sectors> <flush ios>"
 	awk '{ print $7, $16 }' "/sys/block/$(basename "$1")/stat"
 }
@@ -51,6 +57,7 @@ run_core() { # IMPL LEN_SECTORS LABEL
 	dev=$(dm_node mbench)
 	iops=$(fio_iops "$dev" $((len * 512)) 16)
 	dm_remove mbench
+	[ -n "$iops" ] || { echo "BENCH error: fio failed ($impl core $label)"; return 1; }
 	echo "BENCH $impl none $label $iops 0 0"
 }
 
@@ -64,6 +71,7 @@ run() { # IMPL LOGDEV LOGLABEL LEN_SECTORS LABEL [IODEPTH]
 	iops=$(fio_iops "$dev" $((len * 512)) "$qd")
 	read -r s1 f1 < <(logstat "$LD")
 	dm_remove mbench
+	[ -n "$iops" ] || { echo "BENCH error: fio failed ($impl $loglabel $label)"; return 1; }
 	echo "BENCH $impl $loglabel $label $iops $(((s1 - s0) * 512)) $((f1 - f0))"
 }
 
@@ -73,8 +81,9 @@ run_userspace() { # IMPL
 		"0 $((1 << 21)) mirror userspace 4 bench-uuid-0001 core 1024 nosync 2 $N0 0 $N1 0" || return 1
 	dev=$(dm_node mbench)
 	iops=$(fio_iops "$dev" $((1 << 30)) 16)
-	us=$("$TESTS_DIR/dm_status_loop.py" mbench 2000) || us=0
+	us=$("$TESTS_DIR/dm_status_loop.py" mbench 2000) || us=
 	dm_remove mbench
+	[ -n "$iops" ] && [ -n "$us" ] || { echo "BENCH error: userspace run failed ($impl)"; return 1; }
 	echo "BENCHU $impl $iops $us"
 }
 
@@ -82,19 +91,25 @@ run_userspace() { # IMPL
 DAEMON_PID=$!
 sleep 1
 
-for impl in c rs; do
-	LOG_IMPL=$impl load_log_stack || { echo "BENCH error loading $impl"; exit 1; }
-	run_userspace $impl
-	for log in ram ssd; do
-		ld=$RAMLOG
-		[ $log = ssd ] && ld=/dev/nullb2
-		run $impl $ld $log $((1 << 21)) 1GiB
-		run $impl $ld $log $((1 << 31)) 1TiB
+# The implementations take turns, BENCH_ROUNDS times (the host's speed
+# drifts during a run; scripts/bench.sh reports medians).
+for round in $(seq "${BENCH_ROUNDS:-3}"); do
+	for impl in c rs; do
+		echo "# round $round: $impl"
+		LOG_IMPL=$impl load_log_stack || { echo "BENCH error loading $impl"; exit 1; }
+		run_userspace $impl
+		for log in ram ssd; do
+			ld=$RAMLOG
+			[ $log = ssd ] && ld=/dev/nullb2
+			run $impl $ld $log $((1 << 21)) 1GiB
+			run $impl $ld $log $((1 << 31)) 1TiB
+		done
+		run_core $impl $((1 << 31)) 1TiB
+		# One write in flight: one region changes per flush.
+		run $impl /dev/nullb2 ssd $((1 << 31)) 1TiB-qd1 1
+		LOG_IMPL=$impl LOG_MOD=$([ $impl = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
+		{ rmmod null_blk && nullb_load; } || { echo "BENCH error reloading null_blk"; exit 1; }
 	done
-	run_core $impl $((1 << 31)) 1TiB
-	# One write in flight: one region changes per flush.
-	run $impl /dev/nullb2 ssd $((1 << 31)) 1TiB-qd1 1
-	LOG_IMPL=$impl LOG_MOD=$([ $impl = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
 done
 losetup -d "$RAMLOG"
 kill -TERM $DAEMON_PID
