@@ -31,13 +31,14 @@ r = {k: (int(median(x[0] for x in v)), sum(x[1] for x in v), sum(x[2] for x in v
      for k, v in runs.items()}
 nrounds = max((len(v) for v in runs.values()), default=0)
 print()
-print(f'{nrounds} round(s). IOPS: median (min-max); log bytes/flush: over all rounds.')
+print(f'{nrounds} round(s). IOPS: median (min-max); log bytes/flush: log bytes written per mirror flush')
+print('that made newly dirty regions durable, over all rounds.')
 spread = lambda t: f'{t[0]} ({t[3]}-{t[4]})'
 print()
 print('| log device | mirror | C IOPS | Rust IOPS | IOPS Rust/C | C log bytes/flush | Rust log bytes/flush | bytes/flush Rust/C |')
 print('|---|---|---|---|---|---|---|---|')
 for log in ('ram', 'ssd'):
-    for size in ('1GiB', '1TiB', '1TiB-qd1'):
+    for size in ('1GiB', '1TiB', '1GiB-qd1', '1TiB-qd1'):
         c, rs = r.get(('c', log, size)), r.get(('rs', log, size))
         if not c or not rs:
             continue

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boot the test kernel under virtme-ng and run the kselftests in it.
 #   scripts/vm-test.sh [rs|c]      (default: rs; also LOG_IMPL=...)
+#   DMLOG_TESTS="disk_log.sh" scripts/vm-test.sh rs   runs only those tests
 # The guest's KTAP output goes to stdout and to tests/out/<impl>.ktap.
 # Plain emulation by default (nested KVM crashed guests here); DMLOG_KVM=1
 # opts into KVM.
@@ -35,7 +36,7 @@ fi
 log "booting $KDIR (LOG_IMPL=$impl)"
 timeout --foreground -k 10 "${timeout_s:-1500}" \
 	"$VNG" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 2G \
-	--exec "LOG_IMPL=$impl $DMLOG_ROOT/tests/run_vm.sh" </dev/null 2>&1 |
+	--exec "LOG_IMPL=$impl DMLOG_TESTS='${DMLOG_TESTS:-}' $DMLOG_ROOT/tests/run_vm.sh" </dev/null 2>&1 |
 	tee "$out/$impl.ktap"
 rc=${PIPESTATUS[0]}
 grep -q '^# dm-log-rs kselftests done: PASS' "$out/$impl.ktap" || rc=${rc/#0/1}

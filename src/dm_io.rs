@@ -83,12 +83,22 @@ impl IoClient {
     /// (the buffer mirrors the device from sector 0), all in flight at once,
     /// and waits for all of them. Returns the bytes written; any failure
     /// fails the whole batch (`EIO`). Each range must be sector-aligned.
+    ///
+    /// With `fua`, each write is `REQ_FUA`: on stable media when it
+    /// completes, with no cache flush of its own (the block layer turns it
+    /// into a write and a flush on a device that has a volatile cache but
+    /// no FUA). Writes completed earlier are not made durable by it.
     pub(crate) fn write_runs(
         &self,
         dev: &DmDev,
         buf: &[u8],
         runs: impl Iterator<Item = Range<usize>>,
+        fua: bool,
     ) -> Result<u64> {
+        let mut op = bindings::req_op_REQ_OP_WRITE;
+        if fua {
+            op |= 1 << bindings::req_flag_bits___REQ_FUA;
+        }
         let batch = pin!(Batch {
             pending: AtomicUsize::new(1),
             failed: AtomicBool::new(false),
@@ -109,7 +119,7 @@ impl IoClient {
             let len = run.end - run.start;
             // CAST: dm-io only reads the memory of a write.
             let p = buf[run.start..].as_ptr().cast_mut();
-            let mut req = self.request(bindings::req_op_REQ_OP_WRITE, p);
+            let mut req = self.request(op, p);
             req.notify = bindings::dm_io_notify {
                 fn_: Some(Batch::done),
                 context,

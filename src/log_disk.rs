@@ -24,11 +24,13 @@
 //! The C log writes the whole area on every flush in which anything was
 //! touched. This one tracks which logical blocks of the area hold a clean
 //! bit that changed since the last successful write, and writes only those
-//! blocks (coalesced into runs), and nothing when nothing changed. Each block
-//! written holds the current state of all the regions it covers, so a block
-//! on disk is always self-consistent; ordering against the data writes is
-//! the mirror's (it flushes the log before issuing writes to newly dirtied
-//! regions, and flushes the legs before a clean state is written), and a
+//! blocks (coalesced into runs), and nothing when nothing changed. Blocks
+//! are written with FUA (durable on completion): newly dirty state takes one
+//! round trip, where the C log writes and then flushes the device's cache.
+//! Each block written holds the current state of all the regions it covers,
+//! so a block on disk is always self-consistent; ordering against the data
+//! writes is the mirror's (it flushes the log before issuing writes to newly
+//! dirtied regions, and flushes the legs before a clean state is written), and a
 //! crash between two block writes leaves each block either old or new, both
 //! of which are valid states of the regions in it: a region is written clean
 //! only after its data reached both legs, and written dirty before its data
@@ -88,6 +90,9 @@ pub(crate) struct Counters {
     pub(crate) flushes: AtomicU64,
     /// Bytes written by flushes.
     pub(crate) flush_bytes: AtomicU64,
+    /// Flushes that made newly dirty regions durable (the C log issues one
+    /// cache flush of the log device for each).
+    pub(crate) dirty_flushes: AtomicU64,
     /// Flushes that wrote pending clean regions (each after a leg flush).
     pub(crate) clean_writes: AtomicU64,
     /// Regions handed out for resync.
@@ -99,11 +104,13 @@ impl Show for Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         write!(
             out,
-            "marks {}\nclears {}\nflushes {}\nflush_bytes {}\nclean_writes {}\nresync_regions {}\n",
+            "marks {}\nclears {}\nflushes {}\nflush_bytes {}\ndirty_flushes {}\nclean_writes {}\n\
+             resync_regions {}\n",
             get(&self.marks),
             get(&self.clears),
             get(&self.flushes),
             get(&self.flush_bytes),
+            get(&self.dirty_flushes),
             get(&self.clean_writes),
             get(&self.resync_regions)
         )
@@ -324,6 +331,12 @@ impl DiskState {
                 dirtied = true;
             }
         }
+        // Every block is written with FUA, durable when the write completes:
+        // newly dirty regions are on stable media after one round trip
+        // instead of a write and a cache flush. (Clean state alone would not
+        // need it, but a block written clean may carry a region marked while
+        // it was serialised, whose dirtying flush then finds nothing left to
+        // write.)
         let written = match self.write_changed(&mut io) {
             Ok(n) => n,
             Err(e) => {
@@ -335,7 +348,10 @@ impl DiskState {
                 return Err(e);
             }
         };
-        if dirtied {
+        if dirtied && written == 0 {
+            // The blocks went out with an earlier flush, under this lock and
+            // with FUA too; a cache flush costs little in this rare case and
+            // does not depend on that.
             if let Err(e) = self.client.flush(&self.dev) {
                 self.dirtied.store(true, Ordering::Release);
                 self.dev_flush_failed.store(true, Ordering::Release);
@@ -349,14 +365,17 @@ impl DiskState {
                 .flush_bytes
                 .fetch_add(written, Ordering::Relaxed);
         }
+        if dirtied {
+            self.counters.dirty_flushes.fetch_add(1, Ordering::Relaxed);
+        }
         if cleaning {
             self.counters.clean_writes.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
 
-    /// Writes the changed blocks, coalesced into runs that are all in
-    /// flight at once, and returns the bytes written. The changed flags are
+    /// Writes the changed blocks with FUA, coalesced into runs that are all
+    /// in flight at once, and returns the bytes written. The changed flags are
     /// taken into a snapshot first (serialising each block taken); on error
     /// every block of the snapshot is flagged again.
     fn write_changed(&self, io: &mut IoState) -> Result<u64> {
@@ -376,7 +395,7 @@ impl DiskState {
             block_size: self.block_size,
         };
         self.client
-            .write_runs(&self.dev, buf, runs)
+            .write_runs(&self.dev, buf, runs, true)
             .inspect_err(|_| {
                 for (w, &bits) in taken.iter().enumerate() {
                     let mut bits = bits;

@@ -4,12 +4,16 @@
 # Guest side of `make bench` (scripts/bench.sh): in one boot, the kernel's C
 # dm-log and dm-log-rs on the same devices. A disk-log mirror (nosync, 512 KiB
 # regions) over two 1 TiB null_blk legs; fio: 4 KiB random O_DIRECT writes,
-# iodepth 16 (and 1, on 1 TiB), for BENCH_SECONDS, over the first 1 GiB and
+# iodepth 16 (and 1, on the ssd log), for BENCH_SECONDS, over the first 1 GiB and
 # over all 1 TiB. The two take turns, BENCH_ROUNDS times.
 # Two log devices, both with a write cache so flushes are real and counted:
 #   ram  a loop device over tmpfs (no bandwidth limit)
 #   ssd  a null_blk device limited to 200 MiB/s (a SATA-SSD-class device)
-# Prints one "BENCH impl log size iops log_bytes log_flushes" line per run.
+# Prints one "BENCH impl log size iops log_bytes dirty_flushes" line per run:
+# dirty_flushes counts the mirror's log flushes that made newly dirty regions
+# durable. The C log sends one cache flush of the log device for each (counted
+# on the device); dm-log-rs writes them with FUA, so they are read from its
+# debugfs counter instead.
 #
 # Then the userspace log, C dm-log-userspace vs dm-log-rs, both served by the
 # same dm-logd: mirror IOPS (1 GiB, core-like log, nosync, fio as above) and
@@ -34,6 +38,7 @@ nullb_load() {
 	N0=$(devnum /dev/nullb0) N1=$(devnum /dev/nullb1)
 }
 nullb_load || exit 1
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug || exit 1
 mkdir -p "$WORK"
 LOGF=$WORK/benchlog.img
 truncate -s 64M "$LOGF"
@@ -70,6 +75,10 @@ run() { # IMPL LOGDEV LOGLABEL LEN_SECTORS LABEL [IODEPTH]
 	read -r s0 f0 < <(logstat "$LD")
 	iops=$(fio_iops "$dev" $((len * 512)) "$qd")
 	read -r s1 f1 < <(logstat "$LD")
+	if [ "$impl" = rs ]; then
+		f0=0
+		f1=$(awk '$1 == "dirty_flushes" { print $2 }' /sys/kernel/debug/dm_log_rs/disk-"$NL"-*)
+	fi
 	dm_remove mbench
 	[ -n "$iops" ] || { echo "BENCH error: fio failed ($impl $loglabel $label)"; return 1; }
 	echo "BENCH $impl $loglabel $label $iops $(((s1 - s0) * 512)) $((f1 - f0))"
@@ -106,6 +115,7 @@ for round in $(seq "${BENCH_ROUNDS:-3}"); do
 		done
 		run_core $impl $((1 << 31)) 1TiB
 		# One write in flight: one region changes per flush.
+		run $impl /dev/nullb2 ssd $((1 << 21)) 1GiB-qd1 1
 		run $impl /dev/nullb2 ssd $((1 << 31)) 1TiB-qd1 1
 		LOG_IMPL=$impl LOG_MOD=$([ $impl = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
 		{ rmmod null_blk && nullb_load; } || { echo "BENCH error reloading null_blk"; exit 1; }

@@ -31,6 +31,7 @@ cleanup() {
 	dm_remove dlogerr
 	dm_remove zbig0
 	dm_remove zbig1
+	grep -q '^null_blk ' /proc/modules && rmmod null_blk
 	free_loop "$L0"
 	free_loop "$L1"
 	free_loop "$LL"
@@ -267,7 +268,7 @@ t_flush_bytes() {
 		stats=$(cat /sys/kernel/debug/dm_log_rs/disk-$DL-* 2>&1)
 		echo "$stats"
 		echo "$stats" | grep -qx "marks 1" && echo "$stats" | grep -qx "clears 1" &&
-			echo "$stats" | grep -qx "clean_writes 1" &&
+			echo "$stats" | grep -qx "clean_writes 1" && echo "$stats" | grep -qx "dirty_flushes 1" &&
 			echo "$stats" | grep -qx "flush_bytes $bytes" || { fail "counters disagree"; r=1; }
 	else
 		[ "$bytes" -ge 263168 ] || { fail "C wrote only $bytes bytes"; r=1; }
@@ -278,6 +279,42 @@ t_flush_bytes() {
 	return $r
 }
 ktap_result "a flush writes only the changed block (C: the whole log)" t_flush_bytes
+
+# On a log device with a volatile cache and FUA (null_blk with cache_size),
+# dm-log-rs makes a newly dirty region durable with one FUA write, where the C
+# log writes and then sends a cache flush: count the device's flush requests
+# while one region is dirtied and cleaned.
+t_fua() {
+	local len=$((1 << 31)) z0 z1 nl dev f0 f1 w0 w1 r=0
+	grep -q '^null_blk ' /proc/modules && { fail "null_blk loaded already"; return 1; }
+	modprobe null_blk nr_devices=1 gb=1 memory_backed=1 cache_size=16 fua=1 || return 1
+	udevadm settle 2>/dev/null
+	[ "$(cat /sys/block/nullb0/queue/fua)" = 1 ] || { fail "nullb0 has no FUA"; r=1; }
+	nl=$(devnum /dev/nullb0)
+	dmsetup create zbig0 --table "0 $len zero" && dmsetup create zbig1 --table "0 $len zero" &&
+		z0=$(dm_devnum zbig0) && z1=$(dm_devnum zbig1) &&
+		dmsetup create $M --table "0 $len mirror disk 3 $nl 1024 nosync 2 $z0 0 $z1 0" &&
+		dev=$(dm_node $M) || r=1
+	if [ $r = 0 ]; then
+		read -r w0 f0 < <(awk '{ print $5, $16 }' /sys/block/nullb0/stat)
+		dd if=/dev/zero of="$dev" bs=4k count=1 seek=1234567 oflag=direct status=none || r=1
+		sleep 3
+		read -r w1 f1 < <(awk '{ print $5, $16 }' /sys/block/nullb0/stat)
+		echo "log device: $((w1 - w0)) write request(s), $((f1 - f0)) flush request(s)"
+		[ $((w1 - w0)) -ge 1 ] || { fail "nothing written to the log"; r=1; }
+		if [ "$LOG_IMPL" = rs ]; then
+			expect_eq "flush requests (dirty state by FUA write)" $((f1 - f0)) 0 || r=1
+		else
+			[ $((f1 - f0)) -ge 1 ] || { fail "C sent no cache flush"; r=1; }
+		fi
+	fi
+	dm_remove $M
+	dm_remove zbig0
+	dm_remove zbig1
+	rmmod null_blk || r=1
+	return $r
+}
+ktap_result "newly dirty state: one FUA write (C: a write and a cache flush)" t_fua
 
 # --- malformed tables ------------------------------------------------------
 t_bad() { # LOGARGS RS_MESSAGE C_MESSAGE
