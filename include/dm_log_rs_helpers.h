@@ -13,6 +13,7 @@ struct dmlogrs_delayed_work;
 
 u64 dmlogrs_bdev_nr_bytes(struct block_device *bdev);
 unsigned int dmlogrs_bdev_logical_block_size(struct block_device *bdev);
+bool dmlogrs_bdev_fua(struct block_device *bdev);
 unsigned short dmlogrs_ioprio_default(void);
 void dmlogrs_init_completion(struct completion *x);
 int dmlogrs_cn_send(struct cn_msg *msg);

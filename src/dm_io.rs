@@ -85,9 +85,9 @@ impl IoClient {
     /// fails the whole batch (`EIO`). Each range must be sector-aligned.
     ///
     /// With `fua`, each write is `REQ_FUA`: on stable media when it
-    /// completes, with no cache flush of its own (the block layer turns it
-    /// into a write and a flush on a device that has a volatile cache but
-    /// no FUA). Writes completed earlier are not made durable by it.
+    /// completes (on a device with a volatile cache but no FUA, the block
+    /// layer follows it with a cache flush). Writes completed earlier are
+    /// not made durable by it.
     pub(crate) fn write_runs(
         &self,
         dev: &DmDev,

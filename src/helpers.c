@@ -37,6 +37,11 @@ unsigned int dmlogrs_bdev_logical_block_size(struct block_device *bdev)
 	return bdev_logical_block_size(bdev);
 }
 
+bool dmlogrs_bdev_fua(struct block_device *bdev)
+{
+	return bdev_fua(bdev);
+}
+
 void dmlogrs_init_completion(struct completion *x)
 {
 	init_completion(x);

@@ -24,9 +24,10 @@
 //! The C log writes the whole area on every flush in which anything was
 //! touched. This one tracks which logical blocks of the area hold a clean
 //! bit that changed since the last successful write, and writes only those
-//! blocks (coalesced into runs), and nothing when nothing changed. Blocks
-//! are written with FUA (durable on completion): newly dirty state takes one
-//! round trip, where the C log writes and then flushes the device's cache.
+//! blocks (coalesced into runs), and nothing when nothing changed. On a log
+//! device with FUA, blocks are written with FUA (durable on completion):
+//! newly dirty state takes one round trip, where the C log writes and then
+//! flushes the device's cache.
 //! Each block written holds the current state of all the regions it covers,
 //! so a block on disk is always self-consistent; ordering against the data
 //! writes is the mirror's (it flushes the log before issuing writes to newly
@@ -331,13 +332,15 @@ impl DiskState {
                 dirtied = true;
             }
         }
-        // Every block is written with FUA, durable when the write completes:
-        // newly dirty regions are on stable media after one round trip
-        // instead of a write and a cache flush. (Clean state alone would not
-        // need it, but a block written clean may carry a region marked while
-        // it was serialised, whose dirtying flush then finds nothing left to
-        // write.)
-        let written = match self.write_changed(&mut io) {
+        // On a device that does FUA itself, every block is written with FUA,
+        // durable when the write completes: newly dirty regions are on stable
+        // media after one round trip instead of a write and a cache flush.
+        // (Clean state alone would not need it, but a block written clean may
+        // carry a region marked while it was serialised, whose dirtying flush
+        // then finds nothing left to write.) Elsewhere FUA would cost a cache
+        // flush per write: plain writes, then one cache flush, as C does.
+        let fua = self.dev.has_fua();
+        let written = match self.write_changed(&mut io, fua) {
             Ok(n) => n,
             Err(e) => {
                 // The blocks are flagged again; the clean regions taken stay
@@ -348,10 +351,10 @@ impl DiskState {
                 return Err(e);
             }
         };
-        if dirtied && written == 0 {
-            // The blocks went out with an earlier flush, under this lock and
-            // with FUA too; a cache flush costs little in this rare case and
-            // does not depend on that.
+        // With FUA and nothing written, the blocks went out with an earlier
+        // flush, under this lock; a cache flush costs little in that rare
+        // case and does not depend on whether that write had FUA.
+        if dirtied && (!fua || written == 0) {
             if let Err(e) = self.client.flush(&self.dev) {
                 self.dirtied.store(true, Ordering::Release);
                 self.dev_flush_failed.store(true, Ordering::Release);
@@ -374,11 +377,11 @@ impl DiskState {
         Ok(())
     }
 
-    /// Writes the changed blocks with FUA, coalesced into runs that are all
-    /// in flight at once, and returns the bytes written. The changed flags are
+    /// Writes the changed blocks (with FUA if `fua`), coalesced into runs
+    /// that are all in flight at once, and returns the bytes written. The changed flags are
     /// taken into a snapshot first (serialising each block taken); on error
     /// every block of the snapshot is flagged again.
-    fn write_changed(&self, io: &mut IoState) -> Result<u64> {
+    fn write_changed(&self, io: &mut IoState, fua: bool) -> Result<u64> {
         let IoState { buf, taken } = io;
         for (w, slot) in taken.iter_mut().enumerate() {
             *slot = self.changed.take_word(w);
@@ -395,7 +398,7 @@ impl DiskState {
             block_size: self.block_size,
         };
         self.client
-            .write_runs(&self.dev, buf, runs, true)
+            .write_runs(&self.dev, buf, runs, fua)
             .inspect_err(|_| {
                 for (w, &bits) in taken.iter().enumerate() {
                     let mut bits = bits;

@@ -133,6 +133,14 @@ impl DmDev {
         // SAFETY: `bdev()` is the valid block device of an open `dm_dev`.
         unsafe { bindings::dmlogrs_bdev_logical_block_size(self.bdev()) }
     }
+
+    /// Whether the device handles `REQ_FUA` writes itself (if it has a
+    /// volatile cache but not this, the block layer follows each FUA write
+    /// with a cache flush). May change while the device is open.
+    pub(crate) fn has_fua(&self) -> bool {
+        // SAFETY: `bdev()` is the valid block device of an open `dm_dev`.
+        unsafe { bindings::dmlogrs_bdev_fua(self.bdev()) }
+    }
 }
 
 impl Drop for DmDev {
