@@ -28,11 +28,12 @@
 //! device with FUA, blocks are written with FUA (durable on completion):
 //! newly dirty state takes one round trip, where the C log writes and then
 //! flushes the device's cache.
+//!
 //! Each block written holds the current state of all the regions it covers,
 //! so a block on disk is always self-consistent; ordering against the data
 //! writes is the mirror's (it flushes the log before issuing writes to newly
-//! dirtied regions, and flushes the legs before a clean state is written), and a
-//! crash between two block writes leaves each block either old or new, both
+//! dirtied regions, and flushes the legs before a clean state is written),
+//! and a crash between two block writes leaves each block either old or new, both
 //! of which are valid states of the regions in it: a region is written clean
 //! only after its data reached both legs, and written dirty before its data
 //! writes are issued.
@@ -128,6 +129,9 @@ struct IoState {
     buf: KVVec<u8>,
     /// The changed-block flags a flush took, one bit per block.
     taken: KVVec<u64>,
+    /// Blocks were written without FUA and no cache flush followed: they may
+    /// hold dirty bits that are not durable yet (see `flush_log`).
+    unflushed: bool,
 }
 
 /// The runs of adjacent blocks set in a snapshot of changed-block flags, as
@@ -335,10 +339,8 @@ impl DiskState {
         // On a device that does FUA itself, every block is written with FUA,
         // durable when the write completes: newly dirty regions are on stable
         // media after one round trip instead of a write and a cache flush.
-        // (Clean state alone would not need it, but a block written clean may
-        // carry a region marked while it was serialised, whose dirtying flush
-        // then finds nothing left to write.) Elsewhere FUA would cost a cache
-        // flush per write: plain writes, then one cache flush, as C does.
+        // Elsewhere FUA would cost a cache flush per write: plain writes,
+        // then one cache flush, as C does.
         let fua = self.dev.has_fua();
         let written = match self.write_changed(&mut io, fua) {
             Ok(n) => n,
@@ -351,16 +353,21 @@ impl DiskState {
                 return Err(e);
             }
         };
-        // With FUA and nothing written, the blocks went out with an earlier
-        // flush, under this lock; a cache flush costs little in that rare
-        // case and does not depend on whether that write had FUA.
-        if dirtied && (!fua || written == 0) {
+        // A block written earlier without FUA (clean state only, or before
+        // the device gained FUA) may carry a region marked while it was
+        // serialised, whose own flush finds nothing left to write, or only
+        // other blocks: such writes are made durable here. (With FUA and
+        // nothing written, the cache flush is not needed, but costs little
+        // in that rare case.)
+        io.unflushed |= !fua && written != 0;
+        if dirtied && (!fua || written == 0 || io.unflushed) {
             if let Err(e) = self.client.flush(&self.dev) {
                 self.dirtied.store(true, Ordering::Release);
                 self.dev_flush_failed.store(true, Ordering::Release);
                 self.fail_device();
                 return Err(e);
             }
+            io.unflushed = false;
         }
         if written != 0 {
             self.counters.flushes.fetch_add(1, Ordering::Relaxed);
@@ -378,11 +385,11 @@ impl DiskState {
     }
 
     /// Writes the changed blocks (with FUA if `fua`), coalesced into runs
-    /// that are all in flight at once, and returns the bytes written. The changed flags are
-    /// taken into a snapshot first (serialising each block taken); on error
-    /// every block of the snapshot is flagged again.
+    /// that are all in flight at once, and returns the bytes written. The
+    /// changed flags are taken into a snapshot first (serialising each block
+    /// taken); on error every block of the snapshot is flagged again.
     fn write_changed(&self, io: &mut IoState, fua: bool) -> Result<u64> {
-        let IoState { buf, taken } = io;
+        let IoState { buf, taken, .. } = io;
         for (w, slot) in taken.iter_mut().enumerate() {
             *slot = self.changed.take_word(w);
             let mut bits = *slot;
@@ -556,7 +563,7 @@ impl LogType for DiskLog {
                 counters,
                 _stats: stats,
                 client,
-                io <- new_mutex!(IoState { buf, taken }, "dm_log_rs::DiskLog::io"),
+                io <- new_mutex!(IoState { buf, taken, unflushed: false }, "dm_log_rs::DiskLog::io"),
                 dev,
             }),
             GFP_KERNEL,
@@ -603,6 +610,7 @@ impl LogType for DiskLog {
                 self.dev_flush_failed.store(true, Ordering::Release);
             })
         });
+        io.unflushed = r.is_err();
         if let Err(e) = r {
             pr_warn!("disk: {}: cannot write the log header\n", self.dev.name());
             self.all_changed();

@@ -47,6 +47,12 @@ logstat() { # DEV -> "<write sectors> <flush ios>"
 	awk '{ print $7, $16 }' "/sys/block/$(basename "$1")/stat"
 }
 
+dirty_flushes() { # LOG_MAJ:MIN -> dm-log-rs's dirty_flushes counter of the one log on it
+	local f
+	f=$(echo /sys/kernel/debug/dm_log_rs/disk-"$1"-*)
+	[ -f "$f" ] && awk '$1 == "dirty_flushes" { print $2 }' "$f"
+}
+
 fio_iops() { # DEV BYTES IODEPTH -> 4 KiB random-write IOPS
 	fio --name=w --filename="$1" --direct=1 --rw=randwrite --bs=4k --ioengine=libaio \
 		--iodepth="$3" --runtime="$secs" --time_based --size="$2" \
@@ -73,12 +79,10 @@ run() { # IMPL LOGDEV LOGLABEL LEN_SECTORS LABEL [IODEPTH]
 	dmsetup create mbench --table "0 $len mirror disk 3 $NL 1024 nosync 2 $N0 0 $N1 0" || return 1
 	dev=$(dm_node mbench)
 	read -r s0 f0 < <(logstat "$LD")
+	[ "$impl" = rs ] && f0=$(dirty_flushes "$NL")
 	iops=$(fio_iops "$dev" $((len * 512)) "$qd")
 	read -r s1 f1 < <(logstat "$LD")
-	if [ "$impl" = rs ]; then
-		f0=0
-		f1=$(awk '$1 == "dirty_flushes" { print $2 }' /sys/kernel/debug/dm_log_rs/disk-"$NL"-*)
-	fi
+	[ "$impl" = rs ] && f1=$(dirty_flushes "$NL")
 	dm_remove mbench
 	[ -n "$iops" ] || { echo "BENCH error: fio failed ($impl $loglabel $label)"; return 1; }
 	echo "BENCH $impl $loglabel $label $iops $(((s1 - s0) * 512)) $((f1 - f0))"

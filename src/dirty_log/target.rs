@@ -134,9 +134,10 @@ impl DmDev {
         unsafe { bindings::dmlogrs_bdev_logical_block_size(self.bdev()) }
     }
 
-    /// Whether the device handles `REQ_FUA` writes itself (if it has a
-    /// volatile cache but not this, the block layer follows each FUA write
-    /// with a cache flush). May change while the device is open.
+    /// Whether the device's queue takes `REQ_FUA` writes (`bdev_fua()`);
+    /// where it does not, the block layer follows each FUA write with a cache
+    /// flush. A stacked device may still emulate FUA below. May change while
+    /// the device is open (a table reload, a SCSI cache mode change).
     pub(crate) fn has_fua(&self) -> bool {
         // SAFETY: `bdev()` is the valid block device of an open `dm_dev`.
         unsafe { bindings::dmlogrs_bdev_fua(self.bdev()) }
