@@ -3,12 +3,14 @@
 #
 # Guest side of `make bench` (scripts/bench.sh): in one boot, the kernel's C
 # dm-log and dm-log-rs on the same devices. A disk-log mirror (nosync, 512 KiB
-# regions) over two 1 TiB null_blk legs; fio: 4 KiB random O_DIRECT writes,
-# iodepth 16 (and 1, on the ssd log), for BENCH_SECONDS, over the first 1 GiB and
-# over all 1 TiB. The two take turns, BENCH_ROUNDS times.
+# regions) over two 1 TiB null_blk legs; fio: 4 KiB random O_DIRECT writes
+# for BENCH_SECONDS over the first 1 GiB and over all 1 TiB, iodepth 16 (and
+# 1: 1 TiB on both logs, 1 GiB on ssd). The two take turns, BENCH_ROUNDS
+# times, in alternating order.
 # Two log devices, both with a write cache so flushes are real and counted:
-#   ram  a loop device over tmpfs (no bandwidth limit)
-#   ssd  a null_blk device limited to 200 MiB/s (a SATA-SSD-class device)
+#   ram  a loop device over tmpfs (no bandwidth limit, no FUA)
+#   ssd  a null_blk device limited to 200 MiB/s (a SATA-SSD-class device),
+#        with FUA
 # Prints one "BENCH impl log size iops log_bytes dirty_flushes" line per run:
 # dirty_flushes counts the mirror's log flushes that made newly dirty regions
 # durable. The C log sends one cache flush of the log device for each (counted
@@ -106,8 +108,12 @@ sleep 1
 
 # The implementations take turns, BENCH_ROUNDS times (the host's speed
 # drifts during a run; scripts/bench.sh reports medians).
+# The order alternates between rounds (c rs, rs c, ...): a machine that
+# slows down (or speeds up) during the run favours neither.
 for round in $(seq "${BENCH_ROUNDS:-3}"); do
-	for impl in c rs; do
+	order="c rs"
+	[ $((round % 2)) = 0 ] && order="rs c"
+	for impl in $order; do
 		echo "# round $round: $impl"
 		LOG_IMPL=$impl load_log_stack || { echo "BENCH error loading $impl"; exit 1; }
 		run_userspace $impl
@@ -121,6 +127,7 @@ for round in $(seq "${BENCH_ROUNDS:-3}"); do
 		# One write in flight: one region changes per flush.
 		run $impl /dev/nullb2 ssd $((1 << 21)) 1GiB-qd1 1
 		run $impl /dev/nullb2 ssd $((1 << 31)) 1TiB-qd1 1
+		run $impl "$RAMLOG" ram $((1 << 31)) 1TiB-qd1 1
 		LOG_IMPL=$impl LOG_MOD=$([ $impl = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
 		{ rmmod null_blk && nullb_load; } || { echo "BENCH error reloading null_blk"; exit 1; }
 	done
