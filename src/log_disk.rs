@@ -33,10 +33,10 @@
 //! so a block on disk is always self-consistent; ordering against the data
 //! writes is the mirror's (it flushes the log before issuing writes to newly
 //! dirtied regions, and flushes the legs before a clean state is written),
-//! and a crash between two block writes leaves each block either old or new, both
-//! of which are valid states of the regions in it: a region is written clean
-//! only after its data reached both legs, and written dirty before its data
-//! writes are issued.
+//! and a crash between two block writes leaves each block either old or new,
+//! both of which are valid states of the regions in it: a region is written
+//! clean only after its data reached both legs, and written dirty before its
+//! data writes are issued.
 //!
 //! # Writing clean state lazily
 //!
@@ -563,7 +563,10 @@ impl LogType for DiskLog {
                 counters,
                 _stats: stats,
                 client,
-                io <- new_mutex!(IoState { buf, taken, unflushed: false }, "dm_log_rs::DiskLog::io"),
+                io <- new_mutex!(
+                    IoState { buf, taken, unflushed: false },
+                    "dm_log_rs::DiskLog::io"
+                ),
                 dev,
             }),
             GFP_KERNEL,
