@@ -353,14 +353,16 @@ impl DiskState {
                 return Err(e);
             }
         };
-        // A block written earlier without FUA (clean state only, or before
-        // the device gained FUA) may carry a region marked while it was
-        // serialised, whose own flush finds nothing left to write, or only
-        // other blocks: such writes are made durable here. (With FUA and
-        // nothing written, the cache flush is not needed, but costs little
-        // in that rare case.)
+        // Every write without FUA sets `unflushed`, so without FUA a
+        // dirtying flush always ends with a cache flush, as in C. A block
+        // written earlier without FUA (clean state only, or before the device
+        // gained FUA) may carry a region marked while it was serialised,
+        // whose own flush finds nothing left to write, or only other blocks:
+        // such writes are made durable here too. (With FUA and nothing
+        // written, the cache flush is not needed, but costs little in that
+        // rare case.)
         io.unflushed |= !fua && written != 0;
-        if dirtied && (!fua || written == 0 || io.unflushed) {
+        if dirtied && (written == 0 || io.unflushed) {
             if let Err(e) = self.client.flush(&self.dev) {
                 self.dirtied.store(true, Ordering::Release);
                 self.dev_flush_failed.store(true, Ordering::Release);

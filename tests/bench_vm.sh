@@ -87,6 +87,8 @@ run() { # IMPL LOGDEV LOGLABEL LEN_SECTORS LABEL [IODEPTH]
 	[ "$impl" = rs ] && f1=$(dirty_flushes "$NL")
 	dm_remove mbench
 	[ -n "$iops" ] || { echo "BENCH error: fio failed ($impl $loglabel $label)"; return 1; }
+	[ -n "$f0" ] && [ -n "$f1" ] ||
+		{ echo "BENCH error: no flush count ($impl $loglabel $label)"; return 1; }
 	echo "BENCH $impl $loglabel $label $iops $(((s1 - s0) * 512)) $((f1 - f0))"
 }
 
