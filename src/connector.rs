@@ -17,7 +17,7 @@ use core::{
     ptr::{self, NonNull},
     sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
-use kernel::{error::to_result, ffi::c_void, prelude::*, str::CStr, sync::Arc};
+use kernel::{error::to_result, prelude::*, str::CStr, sync::Arc};
 
 /// A connector id: the address of a kernel service on the connector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,10 +81,11 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn receive(&self, msg: &Message<'_>, sender: &Sender<'_>);
 }
 
-/// The handler of the (single) registration: an `Arc<H>` turned into a raw
-/// pointer, or null. The connector's callback carries no private data, so
-/// the callback finds its handler here.
-static HANDLER: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+/// The handler of the (single) registration: a boxed `Arc<dyn Handler>`
+/// turned into a raw pointer, or null. The connector's callback carries no
+/// private data, so the callback finds its handler here. The type behind the
+/// pointer is always the same, whatever handler was registered.
+static HANDLER: AtomicPtr<Arc<dyn Handler>> = AtomicPtr::new(ptr::null_mut());
 
 /// Callbacks currently running; unregistering waits for them to return.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
@@ -96,37 +97,32 @@ static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 ///
 /// # Invariants
 ///
-/// `handler` came from `Arc::into_raw`, is the value of [`HANDLER`] and the
+/// `handler` came from `KBox::into_raw`, is the value of [`HANDLER`] and the
 /// callback for `id` is registered, for the whole life of this object.
-pub(crate) struct Registration<H: Handler> {
+pub(crate) struct Registration {
     id: CbId,
-    handler: *const H,
+    handler: *mut Arc<dyn Handler>,
 }
 
-// SAFETY: The raw pointer is an `Arc<H>` with `H: Send + Sync`; the
-// registration itself can be dropped from any thread.
-unsafe impl<H: Handler> Send for Registration<H> {}
+// SAFETY: The raw pointer owns an `Arc<dyn Handler>`, whose handlers are
+// `Send + Sync`; the registration itself can be dropped from any thread.
+unsafe impl Send for Registration {}
 // SAFETY: No method takes `&self`.
-unsafe impl<H: Handler> Sync for Registration<H> {}
+unsafe impl Sync for Registration {}
 
-impl<H: Handler> Registration<H> {
+impl Registration {
     /// Registers `handler` for the messages sent to `id`. Fails with `EBUSY`
     /// if a registration already exists, and with the connector's error if
     /// `id` is taken or the connector is missing. Process context.
-    pub(crate) fn new(id: CbId, name: &'static CStr, handler: Arc<H>) -> Result<Self> {
-        let raw = Arc::into_raw(handler);
+    pub(crate) fn new(id: CbId, name: &'static CStr, handler: Arc<dyn Handler>) -> Result<Self> {
+        let raw = KBox::into_raw(KBox::new(handler, GFP_KERNEL)?);
         if HANDLER
-            .compare_exchange(
-                ptr::null_mut(),
-                raw.cast_mut().cast(),
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            )
+            .compare_exchange(ptr::null_mut(), raw, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
-            // SAFETY: `raw` came from `Arc::into_raw` just above and was not
-            // published.
-            drop(unsafe { Arc::from_raw(raw) });
+            // SAFETY: `raw` came from `KBox::into_raw` just above and was
+            // not published.
+            drop(unsafe { KBox::from_raw(raw) });
             return Err(EBUSY);
         }
         let cb = id.raw();
@@ -138,8 +134,8 @@ impl<H: Handler> Registration<H> {
         if let Err(e) = r {
             HANDLER.store(ptr::null_mut(), Ordering::SeqCst);
             // SAFETY: Registration failed, so no callback can see `raw`; it
-            // came from `Arc::into_raw` above.
-            drop(unsafe { Arc::from_raw(raw) });
+            // came from `KBox::into_raw` above.
+            drop(unsafe { KBox::from_raw(raw) });
             return Err(e);
         }
         // INVARIANT: `raw` is published and the callback registered.
@@ -158,7 +154,7 @@ impl<H: Handler> Registration<H> {
         nsp: *mut bindings::netlink_skb_parms,
     ) {
         ACTIVE.fetch_add(1, Ordering::SeqCst);
-        let handler = HANDLER.load(Ordering::SeqCst).cast_const().cast::<H>();
+        let handler = HANDLER.load(Ordering::SeqCst);
         if let (false, Some(nsp)) = (handler.is_null(), NonNull::new(nsp)) {
             // SAFETY: `msg` is valid per the function's safety requirements.
             let (seq, ack, len) = unsafe { ((*msg).seq, (*msg).ack, (*msg).len) };
@@ -166,10 +162,9 @@ impl<H: Handler> Registration<H> {
             // follow the header within the message buffer, which lives for
             // the whole callback.
             let data = unsafe { core::slice::from_raw_parts((*msg).data.as_ptr(), len.into()) };
-            // SAFETY: A non-null `HANDLER` is the `Arc<H>` of the live
-            // registration (only one exists, and it is of this `H`, whose
-            // callback this is); `drop` waits for `ACTIVE` to fall to zero
-            // before releasing it.
+            // SAFETY: A non-null `HANDLER` is the boxed handler of the live
+            // registration; `drop` waits for `ACTIVE` to fall to zero before
+            // releasing it.
             let handler = unsafe { &*handler };
             // INVARIANT: `nsp` is the control block of this message.
             let sender = Sender {
@@ -182,21 +177,24 @@ impl<H: Handler> Registration<H> {
     }
 }
 
-impl<H: Handler> Drop for Registration<H> {
+impl Drop for Registration {
     fn drop(&mut self) {
         let cb = self.id.raw();
         // SAFETY: By the type invariant the callback for `id` is registered.
         unsafe { bindings::cn_del_callback(&cb) };
         // The connector core may still be inside a callback it looked up
-        // before the removal: hide the handler, then wait for such callers.
+        // before the removal: hide the handler, then wait for the callbacks
+        // that have started. (A sender preempted between the core's lookup
+        // and its call of the callback is not waited for: the connector
+        // gives no way to, and the C module has the same window.)
         HANDLER.store(ptr::null_mut(), Ordering::SeqCst);
         while ACTIVE.load(Ordering::SeqCst) != 0 {
             // SAFETY: Process context (module exit); sleeping is allowed.
             unsafe { bindings::msleep(1) };
         }
-        // SAFETY: By the type invariant `handler` came from `Arc::into_raw`;
-        // no callback can reach it any more.
-        drop(unsafe { Arc::from_raw(self.handler) });
+        // SAFETY: By the type invariant `handler` came from
+        // `KBox::into_raw`; no callback can reach it any more.
+        drop(unsafe { KBox::from_raw(self.handler) });
     }
 }
 

@@ -82,7 +82,9 @@ impl IoClient {
     /// Writes the byte ranges `runs` of `buf` to the same offsets of `dev`
     /// (the buffer mirrors the device from sector 0), all in flight at once,
     /// and waits for all of them. Returns the bytes written; any failure
-    /// fails the whole batch (`EIO`). Each range must be sector-aligned.
+    /// fails the whole batch (`EIO`). Each range must be sector-aligned and
+    /// lie within `buf` (`start <= end`); one that does not fails the batch
+    /// without being written.
     ///
     /// With `fua`, each write is `REQ_FUA`: on stable media when it
     /// completes (on a device with a volatile cache but no FUA, the block
@@ -112,9 +114,16 @@ impl IoClient {
             .cast::<c_void>();
         let mut bytes = 0u64;
         for run in runs {
-            if run.start % SECTOR_SIZE != 0 || run.end % SECTOR_SIZE != 0 || run.end > buf.len() {
+            if run.start > run.end
+                || run.start % SECTOR_SIZE != 0
+                || run.end % SECTOR_SIZE != 0
+                || run.end > buf.len()
+            {
                 batch.failed.store(true, Ordering::Release);
                 break;
+            }
+            if run.start == run.end {
+                continue;
             }
             let len = run.end - run.start;
             // CAST: dm-io only reads the memory of a write.

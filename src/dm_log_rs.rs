@@ -58,7 +58,7 @@ struct DmLogRs {
     _core: Registration<log_core::CoreLog>,
     _disk: Registration<log_disk::DiskLog>,
     _userspace: Registration<log_userspace::UserspaceLog>,
-    _connector: connector::Registration<Transport>,
+    _connector: connector::Registration,
     _transport_stats: debugfs::File<Transport>,
     _debugfs: debugfs::Dir,
     _registry: registry::Installed,

@@ -13,7 +13,7 @@
 //! | 0 | 4 | magic `0x4D695272` ("MiRr"), little-endian |
 //! | 4 | 4 | version, 2 (1 is read as 2) |
 //! | 8 | 8 | number of regions the bitmap covers |
-//! | 16 | 1008 | unused (zero when written by us) |
+//! | 16 | 1008 | unused (written back as read at resume, as C does) |
 //! | 1024 | B | clean bitmap: bit *i* at byte *i/8*, bit *i%8*; 1 = clean |
 //!
 //! `B` is the region count rounded up to 64 bits, in bytes; the whole area
@@ -279,15 +279,17 @@ impl DiskState {
         self.pending_since.store(0, Ordering::Relaxed);
     }
 
-    /// Whether the pending clean regions are due to be written.
+    /// Whether the pending clean regions are due to be written. A forced
+    /// flush always looks for them (a region can be pending while
+    /// `pending_since` is 0: see `take_pending`).
     fn clean_due(&self, force: bool) -> bool {
-        let since = self.pending_since.load(Ordering::Relaxed);
-        if since == 0 {
-            return false;
+        if force {
+            return true;
         }
-        force
-            || self.pending_count.load(Ordering::Relaxed) >= self.clean_batch
-            || Ktime::ktime_get().to_ns() - since >= CLEAN_DELAY_MS * 1_000_000
+        let since = self.pending_since.load(Ordering::Relaxed);
+        since != 0
+            && (self.pending_count.load(Ordering::Relaxed) >= self.clean_batch
+                || Ktime::ktime_get().to_ns() - since >= CLEAN_DELAY_MS * 1_000_000)
     }
 
     /// Takes every pending region out of `pending` and flags its block as
@@ -295,6 +297,9 @@ impl DiskState {
     /// Returns the number of regions taken.
     fn take_pending(&self) -> u64 {
         self.pending_since.store(0, Ordering::Relaxed);
+        // Pairs with the fence in `clear_region`: either that sees the 0
+        // and dates its region, or the loop below takes the region.
+        fence(Ordering::SeqCst);
         let words = crate::engine::words_for(self.pending.len());
         let mut taken = 0;
         for w in 0..words {
@@ -329,9 +334,15 @@ impl DiskState {
                 // The legs may not hold what the clean regions claim: from
                 // now on every region is dirty, as in the C log.
                 pr_warn!("disk: flushing the mirror legs failed; marking every region dirty\n");
-                self.flush_failed.store(true, Ordering::Release);
+                self.flush_failed.store(true, Ordering::Relaxed);
+                // Pairs with the fence in `clear_region`, which may run
+                // concurrently when this is the work item: either it sees
+                // `flush_failed` and makes its region dirty again, or its
+                // clean bit is set before the stores below clear it. Pending
+                // bits stay: a region cleared meanwhile must serialise as
+                // dirty until then.
+                fence(Ordering::SeqCst);
                 self.regions.set_all_clean(false);
-                self.drop_pending();
                 self.all_changed();
                 dirtied = true;
             }
@@ -639,7 +650,10 @@ impl LogType for DiskLog {
     }
 
     fn flush(&self) -> Result {
-        self.flush_log(false)
+        // After postsuspend, kmirrord may still clear regions whose writes
+        // completed late and flush: write them clean now, as C does, or
+        // resume would reload them dirty and resync them.
+        self.flush_log(self.suspended.load(Ordering::Acquire))
     }
 
     fn mark_region(&self, region: Region) {
@@ -666,12 +680,26 @@ impl LogType for DiskLog {
         if newly_pending {
             self.pending_count.fetch_add(1, Ordering::Relaxed);
         }
-        fence(Ordering::Release);
+        // Orders the pending bit before the clean bit (for `serialise`) and
+        // before the load of `pending_since` below (for `take_pending`).
+        fence(Ordering::SeqCst);
         if !self.regions.clear(region) {
             // Clean already: nothing to write.
             if newly_pending && self.pending.clear(region) {
                 self.pending_count.fetch_sub(1, Ordering::Relaxed);
             }
+            return;
+        }
+        // A failed leg flush on the work item makes every region dirty;
+        // this clear must not outlive it. Pairs with the fence in
+        // `flush_log`: either it clears this clean bit, or this sees
+        // `flush_failed` (the pending bit keeps the region dirty in every
+        // block written meanwhile).
+        fence(Ordering::SeqCst);
+        if self.flush_failed.load(Ordering::Relaxed) {
+            self.regions.mark(region);
+            self.changed.set_release(self.block_of(region));
+            self.dirtied.store(true, Ordering::Release);
             return;
         }
         if self.pending_since.load(Ordering::Relaxed) == 0 {

@@ -73,6 +73,28 @@ t_unload() {
 }
 ktap_result "unloads cleanly once unused, and loads again" t_unload
 
+# An open debugfs file pins the module (its file operations name it as
+# owner): unloading under it would leave the file's close() calling into the
+# freed module.
+t_debugfs_open() {
+	local f=/sys/kernel/debug/dm_log_rs/userspace r=0
+	only_rs || return
+	[ -r $f ] || fail "$f missing" || return 1
+	exec 3<$f
+	rmmod dm_mirror dm_region_hash 2>/dev/null
+	if rmmod $LOG_MOD 2>/dev/null; then
+		fail "the module unloaded while one of its debugfs files was open"
+		r=1
+	fi
+	exec 3<&-
+	if grep -q "^$LOG_MOD " /proc/modules; then
+		rmmod $LOG_MOD || { fail "no unload after the file was closed"; r=1; }
+	fi
+	load_log_stack || { fail "reload failed"; r=1; }
+	return $r
+}
+ktap_result "an open debugfs file holds the module; unload after close (rs only)" t_debugfs_open
+
 # Installed the way an admin would (make modules_install -> updates/ +
 # depmod; staged by scripts/vm-test.sh into tests/out/modroot): plain
 # `modprobe dm-mirror` must then pull in dm-log-rs, not the in-tree dm-log.

@@ -299,13 +299,61 @@ ktap_result "server sends truncated replies first" t_hostile_truncated
 t_hostile_unknown() { serve_hostile unknown-seq "no request waits for it"; }
 ktap_result "server sends replies with unknown sequence numbers" t_hostile_unknown
 t_hostile_version() { only_rs || return; serve_hostile bad-version "version 2, expected 3"; }
-ktap_result "server sends wrong-version replies (rs: dropped)" t_hostile_version
+ktap_result "server sends wrong-version replies (rs: rejected)" t_hostile_version
 t_hostile_short() { only_rs || return; serve_hostile short-data "bytes follow the header"; }
-ktap_result "server claims more data than it sends (rs: dropped)" t_hostile_short
+ktap_result "server claims more data than it sends (rs: rejected)" t_hostile_short
 t_hostile_big() { only_rs || return; serve_hostile too-big "bytes of reply data, expected"; }
-ktap_result "server sends oversized replies (rs: dropped)" t_hostile_big
+ktap_result "server sends oversized replies (rs: rejected)" t_hostile_big
 t_hostile_flood() { serve_hostile flood "no request waits for it"; }
 ktap_result "server floods forged replies" t_hostile_flood
+
+# Quirks of LVM2's cmirrord, imitated by the test tool (the real cmirrord
+# runs in cmirrord.sh). Every step is bounded in time: before the fixes,
+# dm-log-rs resent these requests every 15 s for ever.
+t_luid_zero() {
+	local dev
+	dm_remove $M
+	start_server "$TOOL" serve --mode luid-zero || return 1
+	reset_legs seed-q1 || return 1
+	timeout 60 dmsetup create $M --table "$(mirror_table userspace 3 $UUID core 1024)" ||
+		fail "create (RESUME answered with log id 0) did not complete" || return 1
+	check_mirror $M seed-q1 || return 1
+	timeout 60 dmsetup suspend $M && timeout 60 dmsetup resume $M ||
+		fail "suspend/resume did not complete" || return 1
+	dev=$(dm_node $M) || return 1
+	timeout 120 dd if=/dev/zero of="$dev" bs=1M count=2 seek=8 oflag=direct status=none ||
+		fail "writes did not complete" || return 1
+	timeout 60 dmsetup remove $M || fail "remove did not complete" || return 1
+	stop_server
+}
+ktap_result "replies with log id 0 (cmirrord's cluster replies) are accepted" t_luid_zero
+
+t_enospc() {
+	local st
+	dm_remove $M
+	start_server "$TOOL" serve --mode enospc || return 1
+	reset_legs seed-q2 || return 1
+	timeout 60 dmsetup create $M --table "$(mirror_table userspace 3 $UUID core 1024)" ||
+		fail "create did not complete" || return 1
+	st=$(timeout 30 dmsetup status $M) || fail "status did not complete" || return 1
+	expect_eq "status when GET_SYNC_COUNT fails with -ENOSPC" "$st" \
+		"0 $SECT mirror 2 $D0 $D1 0/$NREG 1 AA 1 core" || return 1
+	timeout 60 dmsetup remove $M || fail "remove did not complete" || return 1
+	stop_server
+}
+ktap_result "an error reply with only a header (cmirrord's -ENOSPC) fails the request" t_enospc
+
+t_uuid_bytes() {
+	local want
+	dm_remove $M
+	start_server "$DAEMON" || return 1
+	reset_legs seed-q3 || return 1
+	want=$(mirror_table userspace 3 $'dmlogtest-\xe9t\xe9' core 1024)
+	timeout 60 dmsetup create $M --table "$want" || return 1
+	expect_eq "table with a UUID that is not UTF-8" "$(dmsetup table $M)" "$want" || return 1
+	dm_remove $M
+}
+ktap_result "a UUID of arbitrary bytes is printed back as given" t_uuid_bytes
 
 t_stats() {
 	only_rs || return

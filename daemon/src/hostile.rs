@@ -7,7 +7,7 @@
 
 use std::io;
 
-use crate::proto::{self, CnMsg, Request, RequestHeader, PAYLOAD_OFFSET, REQ_HDR_LEN};
+use crate::proto::{self, CnMsg, Request, RequestHeader, RequestType, PAYLOAD_OFFSET, REQ_HDR_LEN};
 use crate::rng::Rng;
 use crate::runloop::BeforeReply;
 use crate::sys::NetlinkSocket;
@@ -32,10 +32,17 @@ pub enum Mode {
     UnknownSeq,
     /// [`FLOOD_LEN`] well-formed replies with random unknown seqs and sizes.
     Flood,
+    /// No injection; the replies to the requests LVM2's cmirrord routes
+    /// through the cluster carry log id 0, as cmirrord's do.
+    LuidZero,
+    /// No injection; `GET_SYNC_COUNT` is answered with `-ENOSPC` and only
+    /// the header, its `data_size` left at 4000, as cmirrord answers when a
+    /// reply does not fit.
+    Enospc,
 }
 
 /// Every mode with its command-line name.
-pub const MODES: [(&str, Mode); 7] = [
+pub const MODES: [(&str, Mode); 9] = [
     ("none", Mode::None),
     ("truncated", Mode::Truncated),
     ("bad-version", Mode::BadVersion),
@@ -43,6 +50,8 @@ pub const MODES: [(&str, Mode); 7] = [
     ("too-big", Mode::TooBig),
     ("unknown-seq", Mode::UnknownSeq),
     ("flood", Mode::Flood),
+    ("luid-zero", Mode::LuidZero),
+    ("enospc", Mode::Enospc),
 ];
 
 impl Mode {
@@ -80,7 +89,7 @@ pub fn injections(
     let seq = req.header.seq;
     let reply_data_len = reply.len().saturating_sub(REQ_HDR_LEN);
     match mode {
-        Mode::None => Vec::new(),
+        Mode::None | Mode::LuidZero | Mode::Enospc => Vec::new(),
         Mode::Truncated => {
             let n = rng.range(1, REQ_HDR_LEN as u64 - 1) as usize;
             let cut = &reply[..n.min(reply.len())];
@@ -141,6 +150,35 @@ pub fn injections(
     }
 }
 
+/// The request types cmirrord answers from the cluster, with log id 0
+/// (everything but what `do_local_work` answers itself).
+const CLUSTER_ROUTED: [RequestType; 8] = [
+    RequestType::IsClean,
+    RequestType::Flush,
+    RequestType::MarkRegion,
+    RequestType::GetResyncWork,
+    RequestType::SetRegionSync,
+    RequestType::IsRemoteRecovering,
+    RequestType::Resume,
+    RequestType::Postsuspend,
+];
+
+/// The reply `mode` sends in place of the correct `reply` to `req`.
+pub fn rewrite(mode: Mode, req: &Request, mut reply: Vec<u8>) -> Vec<u8> {
+    let ty = RequestType::from_raw(req.header.request_type);
+    match mode {
+        Mode::LuidZero if ty.is_some_and(|t| CLUSTER_ROUTED.contains(&t)) => {
+            reply[0..8].fill(0);
+            reply
+        }
+        Mode::Enospc if ty == Some(RequestType::GetSyncCount) => with_header(&req.header, |h| {
+            h.error = -libc::ENOSPC;
+            h.data_size = 4000;
+        }),
+        _ => reply,
+    }
+}
+
 /// A [`BeforeReply`] hook that sends the injections of a mode before the
 /// first `limit` replies.
 pub struct Injector {
@@ -186,6 +224,10 @@ impl BeforeReply for Injector {
         }
         self.sent += n;
         n
+    }
+
+    fn rewrite(&mut self, req: &Request, reply: Vec<u8>) -> Vec<u8> {
+        rewrite(self.mode, req, reply)
     }
 }
 
@@ -391,6 +433,26 @@ mod tests {
                 o => panic!("{o:?}"),
             }
         }
+    }
+
+    #[test]
+    fn rewrites_imitate_cmirrord() {
+        let (req, reply) = sample();
+        let z = rewrite(Mode::LuidZero, &req, reply.clone());
+        assert_eq!(
+            &z[0..8],
+            &[0; 8],
+            "GET_RESYNC_WORK goes through the cluster"
+        );
+        assert_eq!(z[8..], reply[8..]);
+        let local = Request::new("u-hostile", 9, 501, RequestType::GetRegionSize, &[]);
+        assert_eq!(rewrite(Mode::LuidZero, &local, reply.clone()), reply);
+        let count = Request::new("u-hostile", 9, 502, RequestType::GetSyncCount, &[]);
+        let e = rewrite(Mode::Enospc, &count, reply.clone());
+        assert_eq!(e.len(), REQ_HDR_LEN, "header only");
+        let h = RequestHeader::decode(&e).unwrap();
+        assert_eq!((h.error, h.data_size, h.seq), (-libc::ENOSPC, 4000, 502));
+        assert_eq!(rewrite(Mode::Enospc, &req, reply.clone()), reply);
     }
 
     #[test]

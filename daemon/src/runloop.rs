@@ -36,6 +36,12 @@ pub struct LoopStats {
 pub trait BeforeReply {
     /// See the trait documentation.
     fn before_reply(&mut self, sock: &NetlinkSocket, req: &Request, reply: &[u8]) -> u64;
+
+    /// May change the reply itself before it is sent (the test tool's
+    /// imitations of other servers' quirks). The default sends it as is.
+    fn rewrite(&mut self, _req: &Request, reply: Vec<u8>) -> Vec<u8> {
+        reply
+    }
 }
 
 /// No injection.
@@ -65,7 +71,7 @@ fn handle_datagram(
     for inc in proto::parse_datagram(buf) {
         match inc {
             Incoming::Request(req) => {
-                let payload = server.reply_to(&req);
+                let payload = hook.rewrite(&req, server.reply_to(&req));
                 hook.before_reply(sock, &req, &payload);
                 send_reply(sock, stats, req.header.seq, &payload);
                 stats.served += 1;

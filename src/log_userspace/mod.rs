@@ -54,8 +54,9 @@ const RECOVERY_QUERY_MS: i64 = 250;
 /// Longest device name a server may return (`DM_NAME_LEN`).
 const DEVICE_NAME_MAX: usize = 128;
 
-/// Initial room for queued marks or clears; grows (atomically) on demand
-/// and never shrinks, so a steady state allocates nothing.
+/// Initial room for queued marks or clears. A batch more than half full at
+/// a flush grows then (process context), so the marking path, which may be
+/// atomic, rarely has to allocate.
 const BATCH_INITIAL: usize = 256;
 
 /// Log ids: unique per constructed log; the C module sends a kernel
@@ -82,16 +83,23 @@ impl Batch {
     /// Appends `region`, growing with `GFP_ATOMIC` when full (the caller may
     /// be atomic). Returns false when memory ran out.
     fn push(&mut self, region: u64) -> bool {
-        if self.len == self.buf.len() {
-            let Ok(mut bigger) = KVec::from_elem(0u64, self.buf.len() * 2, GFP_ATOMIC) else {
-                return false;
-            };
-            bigger[..self.len].copy_from_slice(&self.buf[..self.len]);
-            self.buf = bigger;
+        if self.len == self.buf.len() && self.grow(self.buf.len() * 2, GFP_ATOMIC).is_err() {
+            return false;
         }
         self.buf[self.len] = region;
         self.len += 1;
         true
+    }
+
+    /// Makes room for `n` regions.
+    fn grow(&mut self, n: usize, flags: kernel::alloc::Flags) -> Result {
+        if n <= self.buf.len() {
+            return Ok(());
+        }
+        let mut bigger = KVec::from_elem(0u64, n, flags)?;
+        bigger[..self.len].copy_from_slice(&self.buf[..self.len]);
+        self.buf = bigger;
+        Ok(())
     }
 
     fn regions(&self) -> &[u64] {
@@ -103,12 +111,37 @@ impl Batch {
     }
 }
 
+/// Regions whose marks could not be queued (no memory in atomic context):
+/// the smallest range holding them all. No allocation needed.
+#[derive(Clone, Copy)]
+struct Lost {
+    first: u64,
+    last: u64,
+}
+
+impl Lost {
+    fn add(lost: &mut Option<Lost>, region: u64) {
+        *lost = Some(match *lost {
+            None => Lost {
+                first: region,
+                last: region,
+            },
+            Some(l) => Lost {
+                first: l.first.min(region),
+                last: l.last.max(region),
+            },
+        });
+    }
+}
+
 /// Marks and clears queued since the last flush.
 struct Queued {
     marks: Batch,
     clears: Batch,
-    /// A mark could not be queued (no memory): the next flush fails.
-    lost_marks: bool,
+    /// Marks that could not be queued: the next flush marks the whole range
+    /// (a region marked needlessly costs a resync after a crash, a region
+    /// not marked could lose data).
+    lost_marks: Option<Lost>,
 }
 
 /// State of the flush path (one flush at a time).
@@ -284,22 +317,53 @@ impl UserspaceLog {
         Ok(())
     }
 
-    /// Sends what the flush owes the server.
-    fn flush_batches(&self, f: &mut Flushing) -> Result {
-        if f.marks.len == 0 && f.clears.len == 0 {
+    /// Sends what the flush owes the server: clears first (a region
+    /// cleared and then marked again must end up marked), then marks.
+    fn flush_batches(&self, f: &mut Flushing, lost: Option<Lost>) -> Result {
+        if f.marks.len == 0 && f.clears.len == 0 && lost.is_none() {
             return Ok(());
         }
         self.send_regions(RequestType::ClearRegion, f.clears.regions())?;
+        let marking = if self.integrated_flush {
+            RequestType::Flush
+        } else {
+            RequestType::MarkRegion
+        };
+        if let Some(lost) = lost {
+            self.mark_range(marking, lost)?;
+        }
         if !self.integrated_flush {
             self.send_regions(RequestType::MarkRegion, f.marks.regions())?;
             self.request(RequestType::Flush, &[], &mut [], 0..=0)?;
-        } else if f.marks.len == 0 {
+        } else if f.marks.len == 0 && lost.is_none() {
             // Clean bits need not be durable at once: a region left dirty
             // costs a resync after a crash, nothing more.
             f.flush_owed = true;
         } else {
             self.send_regions(RequestType::Flush, f.marks.regions())?;
             f.flush_owed = false;
+        }
+        Ok(())
+    }
+
+    /// Marks every region of `lost` with `request_type` requests, in groups.
+    fn mark_range(&self, request_type: RequestType, lost: Lost) -> Result {
+        pr_warn!(
+            "userspace log [{}]: out of memory queueing marks: marking regions {} to {} instead\n",
+            uuid_tail(&self.uuid),
+            lost.first,
+            lost.last
+        );
+        let mut group = [0u64; REGIONS_PER_REQUEST];
+        let mut region = lost.first;
+        while region <= lost.last {
+            // CAST: At most `REGIONS_PER_REQUEST`.
+            let n = (lost.last - region + 1).min(REGIONS_PER_REQUEST as u64) as usize;
+            for (i, g) in group[..n].iter_mut().enumerate() {
+                *g = region + i as u64;
+            }
+            self.send_regions(request_type, &group[..n])?;
+            region += n as u64;
         }
         Ok(())
     }
@@ -446,7 +510,7 @@ impl LogType for UserspaceLog {
         let queued = Queued {
             marks: Batch::new()?,
             clears: Batch::new()?,
-            lost_marks: false,
+            lost_marks: None,
         };
         let flushing = Flushing {
             marks: Batch::new()?,
@@ -532,25 +596,28 @@ impl LogType for UserspaceLog {
             let q = &mut *q;
             core::mem::swap(&mut q.marks, &mut f.marks);
             core::mem::swap(&mut q.clears, &mut f.clears);
-            core::mem::take(&mut q.lost_marks)
+            q.lost_marks.take()
         };
-        let mut r = self.flush_batches(&mut f);
-        f.marks.clear();
-        f.clears.clear();
-        drop(f);
-        if lost_marks {
-            pr_err!(
-                "userspace log [{}]: out of memory queueing marks: the log server missed some\n",
-                uuid_tail(&self.uuid)
-            );
-            r = r.and(Err(ENOMEM));
+        let r = self.flush_batches(&mut f, lost_marks);
+        // Batches that filled more than half way grow here, where
+        // allocating may sleep, before they are handed back to the marking
+        // path. Failing that is harmless: `push` tries again atomically.
+        let batches = &mut *f;
+        for b in [&mut batches.marks, &mut batches.clears] {
+            if b.len > b.buf.len() / 2 {
+                let _ = b.grow(b.buf.len() * 2, GFP_KERNEL);
+            }
+            b.clear();
         }
+        drop(f);
         if let Err(e) = r {
             pr_err!(
                 "userspace log [{}]: flush failed: {:?}\n",
                 uuid_tail(&self.uuid),
                 e
             );
+            // As in C, what was queued is dropped: the error tells the
+            // mirror that the log has failed.
             self.target.table_event();
         }
         r
@@ -559,7 +626,7 @@ impl LogType for UserspaceLog {
     fn mark_region(&self, region: Region) {
         let mut q = self.queued.lock();
         if !q.marks.push(region) {
-            q.lost_marks = true;
+            Lost::add(&mut q.lost_marks, region);
         }
     }
 
@@ -632,8 +699,10 @@ impl LogType for UserspaceLog {
                 }
             }
             StatusType::Table => {
-                let uuid = core::str::from_utf8(&self.uuid).map_err(|_| fmt::Error)?;
-                write!(out, "userspace {} {} ", self.usr_argc, uuid)?;
+                // Device-mapper arguments are bytes: print the UUID as given.
+                write!(out, "userspace {} ", self.usr_argc)?;
+                out.write_bytes(&self.uuid);
+                out.write_str(" ")?;
                 if self.integrated_flush {
                     out.write_str("integrated_flush ")?;
                 }

@@ -6,15 +6,28 @@
 //! server's connector group under a fresh sequence number, and waits for the
 //! reply with that number. Replies arrive through the connector callback
 //! ([`Transport::receive`]), in the context of the sending process, and are
-//! validated before they can complete a request: sender capability, length,
-//! version, sequence number, request type and log id, error range and data
-//! size. A bad message is dropped, counted and reported (rate-limited); the
-//! request it may have been meant for keeps waiting.
+//! matched to their request by sequence number alone, as the C module does:
+//! LVM2's `cmirrord` answers every request it routes through the cluster
+//! with log id 0, its wildcard. A message from a sender without
+//! `CAP_SYS_ADMIN`, one too short for a request header, or one whose
+//! sequence number no request waits for is dropped, counted and reported
+//! (rate-limited).
 //!
-//! As in the C module, a request with no reply within
+//! A matched reply is then validated: version, request type, log id (the
+//! request's or 0), error range and data size. A reply carrying an error
+//! completes its request with that error whatever its data size says
+//! (`cmirrord` sends `-ENOSPC` with only the header). A reply that fails
+//! validation is counted and reported, and the request keeps waiting for a
+//! valid one; if none comes within the retry timeout the request fails with
+//! the rejected reply's error (`ENOSPC` for too much data, `EIO` otherwise)
+//! instead of being sent again. Nothing the server sends can make a
+//! request wait for ever.
+//!
+//! As in the C module, a request with no reply at all within
 //! [`RETRY_TIMEOUT_MS`] is sent again under a new sequence number (a late
 //! reply to the old one is then dropped), and so is one answered with
-//! `-EAGAIN`; there is no limit on retries. Waits are interruptible: a
+//! `-EAGAIN`; there is no limit on those retries: a server that is down
+//! comes back. Waits are interruptible: a
 //! signal to the waiting task (the `dmsetup` of a table load, say; the
 //! mirror's worker takes none) ends the request with `EINTR`.
 //!
@@ -33,7 +46,11 @@ use core::{
 use kernel::{
     new_condvar, new_mutex, new_spinlock,
     prelude::*,
-    sync::{Arc, CondVar, CondVarTimeoutResult, Mutex, SpinLock},
+    str::BStr,
+    sync::{
+        lock::{spinlock::SpinLockBackend, Guard},
+        Arc, CondVar, CondVarTimeoutResult, Mutex, SpinLock,
+    },
     time::{msecs_to_jiffies, Ktime},
 };
 
@@ -108,6 +125,8 @@ struct Stats {
     dropped_malformed: AtomicU64,
     dropped_unmatched: AtomicU64,
     dropped_unprivileged: AtomicU64,
+    rejected: AtomicU64,
+    rejected_failures: AtomicU64,
     wait_ns: AtomicU64,
 }
 
@@ -130,6 +149,9 @@ struct Slot {
     request_type: u32,
     /// Accepted reply data sizes.
     expect: RangeInclusive<usize>,
+    /// The error of the last reply that matched but failed validation: the
+    /// request fails with it if no valid reply comes before the timeout.
+    rejected: Option<Error>,
     error: i32,
     len: usize,
     data: [u8; REPLY_MAX],
@@ -142,6 +164,7 @@ impl Slot {
         luid: 0,
         request_type: 0,
         expect: 0..=0,
+        rejected: None,
         error: 0,
         len: 0,
         data: [0; REPLY_MAX],
@@ -152,6 +175,8 @@ struct Table {
     slots: KVec<Slot>,
     next_seq: u32,
 }
+
+type TableGuard<'a> = Guard<'a, Table, SpinLockBackend>;
 
 /// How a wait for a reply ended.
 enum Waited {
@@ -189,10 +214,10 @@ pub(crate) struct Request<'a> {
     pub(crate) data: &'a [u8],
 }
 
-/// The last eight characters of a UUID, as the C module prints them.
-pub(crate) fn uuid_tail(uuid: &[u8]) -> &str {
-    let tail = &uuid[uuid.len().saturating_sub(8)..];
-    core::str::from_utf8(tail).unwrap_or("?")
+/// The last eight bytes of a UUID, as the C module prints them (bytes that
+/// are not printable ASCII escaped).
+pub(crate) fn uuid_tail(uuid: &[u8]) -> &BStr {
+    BStr::from_bytes(&uuid[uuid.len().saturating_sub(8)..])
 }
 
 impl Transport {
@@ -303,6 +328,7 @@ impl Transport {
                 slot.luid = req.luid;
                 slot.request_type = req.request_type as u32;
                 slot.expect = expect;
+                slot.rejected = None;
                 slot.error = 0;
                 slot.len = 0;
                 return Ok((i, seq));
@@ -357,7 +383,15 @@ impl Transport {
             }
             match self.answered.wait_interruptible_timeout(&mut table, left) {
                 CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                CondVarTimeoutResult::Timeout => break Waited::TimedOut,
+                CondVarTimeoutResult::Timeout => {
+                    break match table.slots[slot].rejected {
+                        Some(e) => {
+                            bump(&self.stats.rejected_failures);
+                            Waited::Answered(Err(e))
+                        }
+                        None => Waited::TimedOut,
+                    }
+                }
                 CondVarTimeoutResult::Signal { .. } => break Waited::Interrupted,
             }
         };
@@ -378,21 +412,58 @@ impl Transport {
         }
     }
 
+    /// Completes the request waiting in `slot` with `error` (0 or a
+    /// negative errno) and `data`.
+    fn complete(&self, mut table: TableGuard<'_>, slot: usize, error: i32, data: &[u8]) {
+        let s = &mut table.slots[slot];
+        s.data[..data.len()].copy_from_slice(data);
+        s.len = data.len();
+        s.error = error;
+        s.state = SlotState::Answered;
+        drop(table);
+        bump(&self.stats.replies);
+        self.answered.notify_all();
+    }
+
+    /// Rejects a reply that matched the request in `slot` but is not valid:
+    /// the request fails with `error` unless a valid reply follows before
+    /// its timeout.
+    fn reject(
+        &self,
+        mut table: TableGuard<'_>,
+        slot: usize,
+        error: Error,
+        why: fmt::Arguments<'_>,
+    ) {
+        let s = &table.slots[slot];
+        let (seq, request_type) = (s.seq, s.request_type);
+        table.slots[slot].rejected = Some(error);
+        drop(table);
+        bump(&self.stats.rejected);
+        if self.bad_input.allow() {
+            pr_warn!(
+                "userspace log: rejected a reply from the log server: seq {} (request type {}): {}; \
+                 the request fails unless a valid reply follows\n",
+                seq,
+                request_type,
+                why
+            );
+        }
+    }
+
+    /// The slot of the request numbered `seq`, if one waits for it.
+    fn waiting(table: &Table, seq: u32) -> Option<usize> {
+        table
+            .slots
+            .iter()
+            .position(|s| s.state == SlotState::Waiting && s.seq == seq)
+    }
+
     /// Handles an acknowledgement: a message with no payload, whose `ack`
     /// is a positive errno for the request numbered `seq`.
     fn receive_ack(&self, seq: u32, ack: u32) {
-        if ack > MAX_ERRNO as u32 {
-            return self.drop_message(
-                &self.stats.dropped_malformed,
-                format_args!("acknowledgement {} for seq {} is not an errno", ack, seq),
-            );
-        }
-        let mut table = self.table.lock();
-        let Some(slot) = table
-            .slots
-            .iter_mut()
-            .find(|s| s.state == SlotState::Waiting && s.seq == seq)
-        else {
+        let table = self.table.lock();
+        let Some(slot) = Self::waiting(&table, seq) else {
             drop(table);
             return self.drop_message(
                 &self.stats.dropped_unmatched,
@@ -402,19 +473,24 @@ impl Transport {
                 ),
             );
         };
-        if ack == 0 && !slot.expect.contains(&0) {
-            drop(table);
-            return self.drop_message(
-                &self.stats.dropped_malformed,
-                format_args!("empty acknowledgement for seq {}, which needs data", seq),
+        if ack > MAX_ERRNO as u32 {
+            return self.reject(
+                table,
+                slot,
+                EIO,
+                format_args!("acknowledgement {} is not an errno", ack),
             );
         }
-        slot.error = -(ack as i32);
-        slot.len = 0;
-        slot.state = SlotState::Answered;
-        drop(table);
-        bump(&self.stats.replies);
-        self.answered.notify_all();
+        if ack == 0 && !table.slots[slot].expect.contains(&0) {
+            return self.reject(
+                table,
+                slot,
+                EIO,
+                format_args!("empty acknowledgement, but the request needs data"),
+            );
+        }
+        // CAST: At most `MAX_ERRNO`, checked above.
+        self.complete(table, slot, -(ack as i32), &[]);
     }
 }
 
@@ -441,35 +517,8 @@ impl connector::Handler for Transport {
         };
         let data = &msg.data[HEADER_LEN..];
         let size = h.data_size as usize;
-        if size > data.len() {
-            return self.drop_message(
-                &self.stats.dropped_malformed,
-                format_args!(
-                    "seq {}: data size {} but only {} bytes follow the header",
-                    h.seq,
-                    size,
-                    data.len()
-                ),
-            );
-        }
-        if h.version != VERSION {
-            return self.drop_message(
-                &self.stats.dropped_malformed,
-                format_args!("seq {}: version {}, expected {}", h.seq, h.version, VERSION),
-            );
-        }
-        if h.error > 0 || h.error < -MAX_ERRNO {
-            return self.drop_message(
-                &self.stats.dropped_malformed,
-                format_args!("seq {}: error {} is not a negative errno", h.seq, h.error),
-            );
-        }
-        let mut table = self.table.lock();
-        let Some(slot) = table
-            .slots
-            .iter_mut()
-            .find(|s| s.state == SlotState::Waiting && s.seq == h.seq)
-        else {
+        let table = self.table.lock();
+        let Some(slot) = Self::waiting(&table, h.seq) else {
             drop(table);
             return self.drop_message(
                 &self.stats.dropped_unmatched,
@@ -479,39 +528,71 @@ impl connector::Handler for Transport {
                 ),
             );
         };
-        if slot.request_type != h.request_type & 0xff || slot.luid != h.luid {
-            let (t, l) = (slot.request_type, slot.luid);
-            drop(table);
-            return self.drop_message(
-                &self.stats.dropped_malformed,
+        let s = &table.slots[slot];
+        if h.version != VERSION {
+            return self.reject(
+                table,
+                slot,
+                EIO,
+                format_args!("version {}, expected {}", h.version, VERSION),
+            );
+        }
+        // Log id 0 is cmirrord's wildcard: it answers every request it
+        // routes through the cluster with it.
+        if s.request_type != h.request_type & 0xff || (h.luid != 0 && h.luid != s.luid) {
+            let (t, l) = (s.request_type, s.luid);
+            return self.reject(
+                table,
+                slot,
+                EIO,
                 format_args!(
-                    "seq {}: answers request type {} of log {}, but it was type {} of log {}",
-                    h.seq, h.request_type, h.luid, t, l
+                    "answers request type {} of log {}, but it was type {} of log {}",
+                    h.request_type, h.luid, t, l
                 ),
             );
         }
-        if h.error == 0 && !slot.expect.contains(&size) {
-            let expect = slot.expect.clone();
-            drop(table);
-            return self.drop_message(
-                &self.stats.dropped_malformed,
+        if h.error > 0 || h.error < -MAX_ERRNO {
+            return self.reject(
+                table,
+                slot,
+                EIO,
+                format_args!("error {} is not a negative errno", h.error),
+            );
+        }
+        if h.error != 0 {
+            // The data of an error reply is never read, so its size does
+            // not matter.
+            return self.complete(table, slot, h.error, &[]);
+        }
+        if size > data.len() {
+            return self.reject(
+                table,
+                slot,
+                EIO,
                 format_args!(
-                    "seq {}: {} bytes of reply data, expected {} to {}",
-                    h.seq,
+                    "data size {} but only {} bytes follow the header",
+                    size,
+                    data.len()
+                ),
+            );
+        }
+        if !s.expect.contains(&size) {
+            let expect = s.expect.clone();
+            // Too much data is what the C module reports as ENOSPC.
+            let e = if size > *expect.end() { ENOSPC } else { EIO };
+            return self.reject(
+                table,
+                slot,
+                e,
+                format_args!(
+                    "{} bytes of reply data, expected {} to {}",
                     size,
                     expect.start(),
                     expect.end()
                 ),
             );
         }
-        let size = if h.error == 0 { size } else { 0 };
-        slot.data[..size].copy_from_slice(&data[..size]);
-        slot.len = size;
-        slot.error = h.error;
-        slot.state = SlotState::Answered;
-        drop(table);
-        bump(&self.stats.replies);
-        self.answered.notify_all();
+        self.complete(table, slot, 0, &data[..size]);
     }
 }
 
@@ -525,7 +606,7 @@ impl Show for Transport {
             out,
             "requests {}\nreplies {}\ntimeouts {}\nagain {}\nsend_errors {}\n\
              dropped_malformed {}\ndropped_unmatched {}\ndropped_unprivileged {}\n\
-             mean_wait_us {}\n",
+             rejected {}\nrejected_failures {}\nmean_wait_us {}\n",
             requests,
             replies,
             get(&s.timeouts),
@@ -534,6 +615,8 @@ impl Show for Transport {
             get(&s.dropped_malformed),
             get(&s.dropped_unmatched),
             get(&s.dropped_unprivileged),
+            get(&s.rejected),
+            get(&s.rejected_failures),
             get(&s.wait_ns) / 1000 / replies.max(1),
         )
     }
