@@ -7,6 +7,8 @@
 #   make demo         boot a VM and show a core-log mirror working
 #   make crash-test [ROUNDS=N]   disk-log crash consistency, real power cuts
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
+#   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
+#   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
 #   make daemon       build the userspace log daemon (daemon/target/release/dm-logd)
 #   make kernel       install the toolchain and build/reuse the test kernel
 #   make print-kdir   print the test kernel's build tree
@@ -28,7 +30,8 @@ endif
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module daemon kernel setup print-kdir check demo host-test selftest test-modules crash-test bench \
+.PHONY: all module daemon kernel lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
+	crash-test bench \
 	clippy fmt fmt-check modules_install clean
 
 all: module
@@ -41,6 +44,17 @@ kernel: setup
 
 print-kdir:
 	@echo $(KDIR)
+
+# LVM2 from Debian's source package, with cmirrord and its test suite, cached
+# beside the kernel (scripts/lvm2.sh).
+lvm2: setup
+	@$(ROOT)/scripts/lvm2.sh
+
+# LVM2's own tests that exercise the mirror target and its logs, against
+# both implementations (hours for the whole list: T= selects tests, results
+# accumulate in tests/out/lvm2/).
+check-lvm2: module test-modules lvm2
+	@$(ROOT)/scripts/check-lvm2.sh
 
 module: $(KDIR_DEP)
 	+$(KMAKE) modules

@@ -3,8 +3,12 @@
 #   1. toolchain setup (scripts/setup.sh)
 #   2. host tests of the region engine and the log daemon (cargo test)
 #   3. test kernel (built once, then cached) and dm-log-rs.ko; rustfmt; clippy
-#   4. the QEMU kselftests against dm-log-rs (LOG_IMPL=rs) and the kernel's
-#      own C dm-log (LOG_IMPL=c)
+#   4. LVM2 2.03.16 built from Debian's source package (once, then cached):
+#      cmirrord and LVM2's own test suite
+#   5. the QEMU kselftests against dm-log-rs (LOG_IMPL=rs) and the kernel's
+#      own C dm-log (LOG_IMPL=c), cmirrord's included
+#   6. a representative subset of LVM2's own mirror tests, against both
+#   7. two rounds of the disk log's crash test
 # Ends with one line "N passed, N failed"; exits non-zero on any failure,
 # including a kernel warning, lockdep report or leak seen in the guest.
 set -uo pipefail
@@ -54,6 +58,11 @@ count "test kernel built or reused ($(($(date +%s) - k0)) s)" $krc
 [ $krc = 0 ] || { echo "$passed passed, $((failed))" failed; exit 1; }
 export KDIR
 
+step "LVM2 peer: cmirrord and LVM2's test suite (built once, then cached)"
+l0=$(date +%s)
+"$DMLOG_ROOT/scripts/lvm2.sh" >/dev/null
+count "LVM2 $(lvm2_pkg_version) with cmirrord built or reused ($(($(date +%s) - l0)) s)" $?
+
 step "module build"
 make --no-print-directory KDIR="$KDIR" module
 count "dm-log-rs.ko builds" $?
@@ -97,6 +106,28 @@ for impl in rs c; do
 	report+=("$(printf '%-7s kselftests LOG_IMPL=%s: %s passed, %s failed, %s skipped (%s s)' "$([ "$vrc" = 0 ] && echo ok || echo FAILED)" "$impl" "$vp" "$vf_leaf" "$vs" "$(($(date +%s) - v0))")")
 	: "$vf"
 done
+
+step "LVM2's own test suite: the subset in tests/lvm2-check-subset, both logs"
+l0=$(date +%s)
+"$DMLOG_ROOT/scripts/check-lvm2.sh" --subset
+lrc=$?
+subset=$(sed -e 's/#.*//' tests/lvm2-check-subset | awk 'NF { print $1 }')
+lp=0 lf=0 lsk=0
+for impl in rs c; do
+	for t in $subset; do
+		r=$(awk -F'\t' -v t="$t" '$1 == t { print $2 }' "tests/out/lvm2/$impl/results" 2>/dev/null)
+		case "$r" in
+		passed | warnings) lp=$((lp + 1)) ;;
+		skipped) lsk=$((lsk + 1)) ;;
+		*) lf=$((lf + 1)) ;;
+		esac
+	done
+done
+[ "$lrc" != 0 ] && [ "$lf" = 0 ] && lf=1
+passed=$((passed + lp))
+failed=$((failed + lf))
+skipped=$((skipped + lsk))
+report+=("$(printf '%-7s LVM2 test suite subset (rs and c): %s passed, %s failed, %s skipped (%s s)' "$([ "$lf" = 0 ] && echo ok || echo FAILED)" "$lp" "$lf" "$lsk" "$(($(date +%s) - l0))")")
 
 step "crash consistency of the disk log (2 rounds, real power cuts)"
 c0=$(date +%s)

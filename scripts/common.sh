@@ -50,5 +50,28 @@ kernel_build_dir() {
 	echo "$DMLOG_CACHE/kernel/$(kernel_pkg_version | sed 's/[^A-Za-z0-9.+-]/_/g')-$key"
 }
 
+# LVM2 built from Debian's source package (same version as the installed
+# lvm2), with cmirrord and its test suite: the peer for scripts/check-lvm2.sh.
+# The configure flags live here so that the cache key follows them.
+LVM2_CONFIGURE_FLAGS=(--with-cache=internal --with-thin=internal
+	--with-default-pid-dir=/run --with-default-run-dir=/run/lvm
+	--with-default-locking-dir=/run/lock/lvm --enable-blkid_wiping
+	--enable-cmdlib --enable-dmeventd --enable-lvmpolld --enable-cmirrord
+	--enable-editline --disable-readline --enable-udev_sync
+	--enable-udev_rules --disable-selinux --disable-notify-dbus)
+
+lvm2_pkg_version() {
+	dpkg-query -W -f='${Version}' lvm2 2>/dev/null
+}
+
+lvm2_build_dir() {
+	local key
+	key=$( {
+		lvm2_pkg_version
+		printf '%s\n' "${LVM2_CONFIGURE_FLAGS[@]}"
+	} | sha256sum | cut -c1-12)
+	echo "$DMLOG_CACHE/lvm2/$(lvm2_pkg_version | sed 's/[^A-Za-z0-9.+-]/_/g')-$key"
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -7,7 +7,11 @@ set -euo pipefail
 
 DEBS=(linux-source-6.12 rustc-web rust-web-src libclang-dev clang lld llvm bc
 	bison flex libelf-dev libssl-dev cpio qemu-system-x86 udev dmsetup lvm2
-	kmod make xz-utils python3-pip e2fsprogs util-linux rust-web-clippy fio)
+	kmod make xz-utils python3-pip e2fsprogs util-linux rust-web-clippy fio
+	# LVM2 with cmirrord and its test suite, built from Debian's source
+	# package (scripts/lvm2.sh, make check-lvm2)
+	dpkg-dev debian-archive-keyring g++ pkg-config libaio-dev libblkid-dev
+	libudev-dev libedit-dev libcpg-dev libcorosync-common-dev corosync procps)
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
