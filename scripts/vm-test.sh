@@ -36,7 +36,7 @@ fi
 log "booting $KDIR (LOG_IMPL=$impl)"
 timeout --foreground -k 10 "${timeout_s:-1500}" \
 	"$VNG" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 2G \
-	--exec "LOG_IMPL=$impl DMLOG_TESTS='${DMLOG_TESTS:-}' $DMLOG_ROOT/tests/run_vm.sh" </dev/null 2>&1 |
+	--exec "LOG_IMPL=$impl DMLOG_CACHE='$DMLOG_CACHE' DMLOG_TESTS='${DMLOG_TESTS:-}' $DMLOG_ROOT/tests/run_vm.sh" </dev/null 2>&1 |
 	tee "$out/$impl.ktap"
 rc=${PIPESTATUS[0]}
 grep -q '^# dm-log-rs kselftests done: PASS' "$out/$impl.ktap" || rc=${rc/#0/1}
