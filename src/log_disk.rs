@@ -253,6 +253,11 @@ impl DiskState {
         let from = (first * self.block_size).max(BITMAP_OFFSET);
         let to = (end * self.block_size).min(buf.len());
         let clean = self.regions.clean_bits();
+        // After a failed leg flush nothing is written clean again, whatever
+        // a racing `clear_region` has set in memory meanwhile (the failing
+        // flush may have taken its pending bit). Every serialise after the
+        // failure runs on the thread that recorded it or under `io` after it.
+        let failed = self.flush_failed.load(Ordering::Relaxed);
         let mut off = from;
         while off + 8 <= to {
             let w = (off - BITMAP_OFFSET) / 8;
@@ -260,7 +265,11 @@ impl DiskState {
             // Pairs with the fence in `clear_region`: a clean bit seen here
             // comes with its pending bit, unless a flush took it already.
             fence(Ordering::Acquire);
-            let on_disk = clean_word & !self.pending.word(w);
+            let on_disk = if failed {
+                0
+            } else {
+                clean_word & !self.pending.word(w)
+            };
             buf[off..off + 8].copy_from_slice(&on_disk.to_le_bytes());
             off += 8;
         }
@@ -277,6 +286,31 @@ impl DiskState {
         self.pending.fill(false);
         self.pending_count.store(0, Ordering::Relaxed);
         self.pending_since.store(0, Ordering::Relaxed);
+    }
+
+    /// Makes the pending regions clean again after a reload of the clean
+    /// bits from disk (they are still pending), and dates them now. Returns
+    /// how many there are.
+    fn carry_pending(&self) -> u64 {
+        let clean = self.regions.clean_bits();
+        let words = crate::engine::words_for(self.pending.len());
+        let mut n = 0;
+        for w in 0..words {
+            let mut bits = self.pending.word(w);
+            while bits != 0 {
+                clean.set(w as u64 * WORD_BITS + u64::from(bits.trailing_zeros()));
+                bits &= bits - 1;
+                n += 1;
+            }
+        }
+        self.pending_count.store(n, Ordering::Relaxed);
+        let since = if n == 0 {
+            0
+        } else {
+            Ktime::ktime_get().to_ns().max(1)
+        };
+        self.pending_since.store(since, Ordering::Relaxed);
+        n
     }
 
     /// Whether the pending clean regions are due to be written. A forced
@@ -323,7 +357,10 @@ impl DiskState {
         // Taken before the legs are flushed: every write to these regions
         // completed before they were cleared, so before the flush below is
         // issued.
+        // While suspended only postsuspend's own (forced) flush writes clean
+        // state: kmirrord's late clears stay pending for resume.
         let cleaning = !self.flush_failed.load(Ordering::Acquire)
+            && (force || !self.suspended.load(Ordering::Acquire))
             && self.clean_due(force)
             && self.take_pending() != 0;
         if !dirtied && !cleaning {
@@ -608,6 +645,19 @@ impl LogType for DiskLog {
         self.regions
             .clean_bits()
             .fill_range(on_disk.min(count), count, nosync);
+        // Writes that completed after presuspend make kmirrord clear their
+        // regions after postsuspend: they are pending, clean in memory and
+        // dirty on disk (nothing is written after postsuspend: the log
+        // device may belong to the next table by then). This instance is
+        // being resumed, so no other log has run since: they are still
+        // clean. Keep them so (pending, written clean after the next leg
+        // flush) rather than resync them. C writes them at once instead.
+        let carried = if on_disk > 0 && !self.flush_failed.load(Ordering::Acquire) {
+            self.carry_pending()
+        } else {
+            self.drop_pending();
+            0
+        };
         self.regions.sync_from_clean();
         self.regions.restart_resync();
 
@@ -616,8 +666,6 @@ impl LogType for DiskLog {
         io.buf[4..8].copy_from_slice(&VERSION.to_le_bytes());
         io.buf[8..16].copy_from_slice(&count.to_le_bytes());
         let nblocks = self.changed.len() as usize;
-        // What was pending belongs to the state before the load.
-        self.drop_pending();
         self.serialise(&mut io.buf, 0, nblocks);
         self.changed.fill(false);
         self.dirtied.store(false, Ordering::Release);
@@ -633,6 +681,9 @@ impl LogType for DiskLog {
             self.dirtied.store(true, Ordering::Release);
             self.fail_device();
             return Err(e);
+        }
+        if carried != 0 {
+            self.work.queue(CLEAN_DELAY_MS as u32);
         }
         Ok(())
     }
@@ -650,10 +701,7 @@ impl LogType for DiskLog {
     }
 
     fn flush(&self) -> Result {
-        // After postsuspend, kmirrord may still clear regions whose writes
-        // completed late and flush: write them clean now, as C does, or
-        // resume would reload them dirty and resync them.
-        self.flush_log(self.suspended.load(Ordering::Acquire))
+        self.flush_log(false)
     }
 
     fn mark_region(&self, region: Region) {

@@ -382,6 +382,9 @@ impl Transport {
                 });
             }
             match self.answered.wait_interruptible_timeout(&mut table, left) {
+                // A reply that came with the deadline or the signal wins.
+                CondVarTimeoutResult::Timeout | CondVarTimeoutResult::Signal { .. }
+                    if table.slots[slot].state == SlotState::Answered => {}
                 CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
                 CondVarTimeoutResult::Timeout => {
                     break match table.slots[slot].rejected {
