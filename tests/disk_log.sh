@@ -157,7 +157,7 @@ ktap_result "writes mirrored; log all clean after suspend" t_write
 
 # Suspend/resume under writes, as LVM does for most metadata changes. Writes
 # that complete after presuspend make kmirrord clean their regions after
-# postsuspend: they are written clean (as C does), so resume finds nothing
+# postsuspend: they stay clean (pending) across the resume, so it finds nothing
 # to resync. dm-log-rs shows it exactly in its resync counter; for C the
 # status is checked right after each resume (the resync of a region is
 # quick, so that check can only miss, not lie).
@@ -190,7 +190,7 @@ t_suspend_under_writes() {
 	dm_remove $M || r=1
 	return $r
 }
-ktap_result "suspend/resume under writes: late clears written clean, no resync" t_suspend_under_writes
+ktap_result "suspend/resume under writes: late clears kept clean, no resync" t_suspend_under_writes
 
 # A failed flush of the legs: no region may be recorded clean afterwards (the
 # legs may differ anywhere). Leg 1 is swapped for an 'error' target under
