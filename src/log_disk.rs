@@ -741,8 +741,8 @@ impl LogType for DiskLog {
         // A failed leg flush on the work item makes every region dirty;
         // this clear must not outlive it. Pairs with the fence in
         // `flush_log`: either it clears this clean bit, or this sees
-        // `flush_failed` (the pending bit keeps the region dirty in every
-        // block written meanwhile).
+        // `flush_failed` (blocks written meanwhile show the region dirty:
+        // `serialise` writes nothing clean once `flush_failed` is set).
         fence(Ordering::SeqCst);
         if self.flush_failed.load(Ordering::Relaxed) {
             self.regions.mark(region);
