@@ -16,6 +16,9 @@ if [ -f "$BUILD/.dmlog-built" ]; then
 	exit 0
 fi
 
+# Callers read the build directory from stdout (KDIR=$(scripts/kernel.sh)):
+# everything the build prints goes to stderr, the directory alone to stdout.
+exec 3>&1 1>&2
 BINDGEN=$(find_bindgen)
 [ -n "$BINDGEN" ] || die "bindgen not found: run scripts/setup.sh"
 SRC_TAR=/usr/src/linux-source-6.12.tar.xz
@@ -61,4 +64,4 @@ end=$(date +%s)
 echo "$((end - start))" >"$BUILD/.dmlog-build-seconds"
 touch "$BUILD/.dmlog-built"
 log "kernel built in $((end - start)) s"
-echo "$BUILD"
+echo "$BUILD" >&3

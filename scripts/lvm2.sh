@@ -19,6 +19,9 @@ if [ -f "$BUILD/.dmlog-built" ]; then
 	echo "$BUILD"
 	exit 0
 fi
+# Callers read the build directory from stdout (KDIR=$(scripts/kernel.sh)):
+# everything the build prints goes to stderr, the directory alone to stdout.
+exec 3>&1 1>&2
 command -v dpkg-source >/dev/null || die "dpkg-source missing: run scripts/setup.sh"
 
 # The source package, fetched with a private apt configuration (the
@@ -66,4 +69,4 @@ end=$(date +%s)
 echo "$((end - start))" >"$BUILD/.dmlog-build-seconds"
 touch "$BUILD/.dmlog-built"
 log "LVM2 built in $((end - start)) s"
-echo "$BUILD"
+echo "$BUILD" >&3
