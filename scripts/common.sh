@@ -50,6 +50,32 @@ kernel_build_dir() {
 	echo "$DMLOG_CACHE/kernel/$(kernel_pkg_version | sed 's/[^A-Za-z0-9.+-]/_/g')-$key"
 }
 
+# cached_build BUILD [--print]: the start of a build cached in BUILD
+# (scripts/kernel.sh, scripts/lvm2.sh). With --print, or when BUILD is built
+# already (.dmlog-built), prints BUILD and exits. Otherwise takes BUILD's
+# lock (one build at a time per directory: a second caller, another make or
+# another checkout sharing the cache, waits, then reuses the result) and
+# sends stdout to stderr: callers read the directory alone from stdout
+# (KDIR=$(scripts/kernel.sh)), which the build prints at the end on fd 3.
+cached_build() {
+	local build=$1
+	if [ "${2:-}" = --print ] || [ -f "$build/.dmlog-built" ]; then
+		echo "$build"
+		exit 0
+	fi
+	mkdir -p "$(dirname "$build")"
+	exec 9>"$build.lock"
+	if ! flock -n 9; then
+		log "waiting for the build in progress in $build"
+		flock 9
+	fi
+	if [ -f "$build/.dmlog-built" ]; then
+		echo "$build"
+		exit 0
+	fi
+	exec 3>&1 1>&2
+}
+
 # LVM2 built from Debian's source package (same version as the installed
 # lvm2), with cmirrord and its test suite: the peer for scripts/check-lvm2.sh.
 # The configure flags live here so that the cache key follows them.

@@ -7,30 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 BUILD=$(kernel_build_dir)
-if [ "${1:-}" = --print ]; then
-	echo "$BUILD"
-	exit 0
-fi
-if [ -f "$BUILD/.dmlog-built" ]; then
-	echo "$BUILD"
-	exit 0
-fi
-# One build at a time per build directory: a second caller (another make,
-# another checkout sharing the cache) waits here, then reuses the result.
-mkdir -p "$(dirname "$BUILD")"
-exec 9>"$BUILD.lock"
-if ! flock -n 9; then
-	log "waiting for the build in progress in $BUILD"
-	flock 9
-fi
-if [ -f "$BUILD/.dmlog-built" ]; then
-	echo "$BUILD"
-	exit 0
-fi
+cached_build "$BUILD" "${1:-}"
 
-# Callers read the build directory from stdout (KDIR=$(scripts/kernel.sh)):
-# everything the build prints goes to stderr, the directory alone to stdout.
-exec 3>&1 1>&2
 BINDGEN=$(find_bindgen)
 [ -n "$BINDGEN" ] || die "bindgen not found: run scripts/setup.sh"
 SRC_TAR=/usr/src/linux-source-6.12.tar.xz

@@ -11,29 +11,7 @@ set -euo pipefail
 VER=$(lvm2_pkg_version)
 [ -n "$VER" ] || die "Debian's lvm2 is not installed: run scripts/setup.sh"
 BUILD=$(lvm2_build_dir)
-if [ "${1:-}" = --print ]; then
-	echo "$BUILD"
-	exit 0
-fi
-if [ -f "$BUILD/.dmlog-built" ]; then
-	echo "$BUILD"
-	exit 0
-fi
-# One build at a time per build directory: a second caller (another make,
-# another checkout sharing the cache) waits here, then reuses the result.
-mkdir -p "$(dirname "$BUILD")"
-exec 9>"$BUILD.lock"
-if ! flock -n 9; then
-	log "waiting for the build in progress in $BUILD"
-	flock 9
-fi
-if [ -f "$BUILD/.dmlog-built" ]; then
-	echo "$BUILD"
-	exit 0
-fi
-# Callers read the build directory from stdout (KDIR=$(scripts/kernel.sh)):
-# everything the build prints goes to stderr, the directory alone to stdout.
-exec 3>&1 1>&2
+cached_build "$BUILD" "${1:-}"
 command -v dpkg-source >/dev/null || die "dpkg-source missing: run scripts/setup.sh"
 
 # The source package, fetched with a private apt configuration (the
