@@ -9,7 +9,7 @@
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
-#   make daemon       build the userspace log daemon (daemon/target/release/dm-logd)
+#   make daemon       build the userspace log daemon (target/release/dm-logd)
 #   make kernel       install the toolchain and build/reuse the test kernel
 #   make print-kdir   print the test kernel's build tree
 #   make KDIR=/path   build against your own Rust-enabled kernel tree
@@ -61,7 +61,7 @@ module: $(KDIR_DEP)
 
 # The userspace log daemon and its test tool (a host program, cargo).
 daemon:
-	cd $(ROOT)/daemon && cargo build --release --locked
+	cd $(ROOT) && cargo build --release --locked -p dm-logd
 
 # Kernel modules used only by the kselftests (tests/modules).
 test-modules: $(KDIR_DEP)
@@ -72,17 +72,14 @@ clippy: $(KDIR_DEP)
 
 fmt:
 	rustfmt --edition 2021 $(ROOT)/src/dm_log_rs.rs
-	cd $(ROOT)/tests/engine && cargo fmt
-	cd $(ROOT)/daemon && cargo fmt
+	cd $(ROOT) && cargo fmt --all
 
 fmt-check:
 	rustfmt --edition 2021 --check $(ROOT)/src/dm_log_rs.rs
-	cd $(ROOT)/tests/engine && cargo fmt --check
-	cd $(ROOT)/daemon && cargo fmt --check
+	cd $(ROOT) && cargo fmt --all --check
 
 host-test:
-	cd $(ROOT)/tests/engine && cargo test --quiet
-	cd $(ROOT)/daemon && cargo test --quiet --locked
+	cd $(ROOT) && cargo test --workspace --quiet --locked
 
 selftest: module test-modules daemon
 	@$(ROOT)/scripts/vm-test.sh rs && $(ROOT)/scripts/vm-test.sh c

@@ -7,6 +7,7 @@
 #include <linux/dm-dirty-log.h>
 #include <linux/dm-io.h>
 #include <linux/connector.h>
+#include <uapi/linux/dm-log-userspace.h>
 #include <linux/delay.h>
 #include "dm_log_rs_helpers.h"
 #include <linux/debugfs.h>

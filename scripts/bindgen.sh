@@ -18,13 +18,14 @@ exec "$bindgen" "$header" $(grep -Ev '^#|^$' "$params") \
 	--no-debug '.*' --enable-function-attribute-detection \
 	--allowlist-type 'dm_dirty_log|dm_dirty_log_type|dm_target|dm_dev|status_type_t' \
 	--allowlist-type 'dm_io_region|dm_io_request|dm_io_memory|dm_io_client|dm_io_notify_fn' \
-	--allowlist-type 'cn_msg|cb_id|netlink_skb_parms' \
+	--allowlist-type 'cn_msg|cb_id|netlink_skb_parms|dm_ulog_request' \
 	--allowlist-function 'dm_table_get_mode|dm_get_device|dm_put_device|dm_table_event' \
 	--allowlist-function 'dm_io|dm_io_client_create|dm_io_client_destroy' \
 	--allowlist-function 'cn_add_callback|cn_del_callback|cn_netlink_send' \
 	--allowlist-function 'dmlogrs_.*|msleep' \
 	--allowlist-function 'debugfs_create_dir|debugfs_create_file|debugfs_remove' \
 	--allowlist-var 'CN_IDX_DM|CN_VAL_DM_USERSPACE_LOG|STATUSTYPE_.*' \
+	--allowlist-var 'DM_ULOG_.*|DM_UUID_LEN|DM_NAME_LEN' \
 	--blocklist-type "^($known)\$" \
 	--raw-line 'pub use kernel::bindings::*;' \
 	-o "$out" -- "$@"

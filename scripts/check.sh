@@ -36,9 +36,9 @@ step() { printf '\n=== %s\n' "$*"; }
 step "setup"
 "$DMLOG_ROOT/scripts/setup.sh" || die "setup failed"
 
-step "host tests: region engine and log daemon (cargo test)"
+step "host tests: the shared crate (engine, formats) and the log daemon (cargo test)"
 host_log=$(mktemp)
-{ (cd tests/engine && cargo test 2>&1); (cd daemon && cargo test --locked 2>&1); } | tee "$host_log"
+cargo test --workspace --locked 2>&1 | tee "$host_log"
 hp=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1/p' "$host_log" | paste -sd+ - | bc)
 hf=$(sed -nE 's/^test result: [a-zA-Z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$host_log" | paste -sd+ - | bc)
 if [ -z "$hp" ] || [ "$hp" = 0 ]; then

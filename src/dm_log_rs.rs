@@ -26,16 +26,13 @@ mod connector;
 mod debugfs;
 mod dirty_log;
 mod dm_io;
-// The engine is also a host crate (tests/engine), so its items are `pub`, and
-// not every helper is used by every log type.
-#[allow(dead_code, unreachable_pub)]
-mod engine;
 mod log_core;
 mod log_disk;
 mod log_userspace;
 mod workqueue;
 
 use dirty_log::{registry, Registration};
+use dm_log_shared::engine;
 use kernel::prelude::*;
 use log_userspace::transport::Transport;
 

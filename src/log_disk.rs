@@ -6,18 +6,7 @@
 //! Table line: `disk <#args> <log_dev> <region_size> [sync|nosync]`, `#args`
 //! being 2 or 3.
 //!
-//! # On-disk format (that of `dm-log.c`, version 2)
-//!
-//! | offset | size | content |
-//! |---|---|---|
-//! | 0 | 4 | magic `0x4D695272` ("MiRr"), little-endian |
-//! | 4 | 4 | version, 2 (1 is read as 2) |
-//! | 8 | 8 | number of regions the bitmap covers |
-//! | 16 | 1008 | unused (written back as read at resume, as C does) |
-//! | 1024 | B | clean bitmap: bit *i* at byte *i/8*, bit *i%8*; 1 = clean |
-//!
-//! `B` is the region count rounded up to 64 bits, in bytes; the whole area
-//! is rounded up to the log device's logical block size.
+//! The on-disk format is the C log's, version 2: [`dm_log_shared::ondisk`].
 //!
 //! # Flushing only what changed
 //!
@@ -55,12 +44,13 @@
 
 use crate::debugfs::{self, Show};
 use crate::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
-use crate::dm_io::{IoClient, SECTOR_SIZE};
+use crate::dm_io::IoClient;
 use crate::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
 use crate::log_core::{alloc_words, new_regions, RegionArgs, Words};
 use crate::workqueue::{DelayedWork, DelayedWorkFn};
+use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea, Runs};
 use core::fmt::{self, Write};
-use core::ops::{Deref, Range};
+use core::ops::Deref;
 use core::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use kernel::{
     c_str, new_mutex,
@@ -70,12 +60,6 @@ use kernel::{
     time::Ktime,
 };
 
-/// Header magic, "MiRr".
-const MAGIC: u32 = 0x4D69_5272;
-/// Current on-disk version.
-const VERSION: u32 = 2;
-/// Byte offset of the bitmap in the log area.
-const BITMAP_OFFSET: usize = 1024;
 /// How long a cleared region may stay dirty on disk, at most (see the module
 /// documentation), in milliseconds.
 const CLEAN_DELAY_MS: i64 = 1000;
@@ -134,47 +118,6 @@ struct IoState {
     unflushed: bool,
 }
 
-/// The runs of adjacent blocks set in a snapshot of changed-block flags, as
-/// byte ranges of the log area.
-struct Runs<'a> {
-    words: &'a [u64],
-    /// First block not yet looked at.
-    next: usize,
-    block_size: usize,
-}
-
-impl Iterator for Runs<'_> {
-    type Item = Range<usize>;
-
-    fn next(&mut self) -> Option<Range<usize>> {
-        let set = |b: usize| {
-            self.words
-                .get(b / 64)
-                .is_some_and(|w| w & (1 << (b % 64)) != 0)
-        };
-        let end = self.words.len() * 64;
-        let mut b = self.next;
-        while b < end && !set(b) {
-            // Skip empty words whole.
-            if b % 64 == 0 && self.words[b / 64] == 0 {
-                b += 64;
-            } else {
-                b += 1;
-            }
-        }
-        if b >= end {
-            self.next = end;
-            return None;
-        }
-        let first = b;
-        while b < end && set(b) {
-            b += 1;
-        }
-        self.next = b;
-        Some(first * self.block_size..b * self.block_size)
-    }
-}
-
 /// A disk log: its state, and the work item that writes clean state when
 /// the mirror goes quiet.
 pub(crate) struct DiskLog {
@@ -210,8 +153,8 @@ pub(crate) struct DiskState {
     pending_since: AtomicI64,
     /// Pending regions that make the next flush write them.
     clean_batch: u64,
-    /// Logical block size of the log device.
-    block_size: usize,
+    /// Where each region's clean bit is in the log area.
+    area: LogArea,
     /// Some region went clean to dirty since the last flush (the C log's
     /// `touched_dirtied`).
     dirtied: AtomicBool,
@@ -236,8 +179,8 @@ pub(crate) struct DiskState {
 impl DiskState {
     /// Block of the log area that holds region `region`'s clean bit.
     fn block_of(&self, region: Region) -> u64 {
-        let word = region / WORD_BITS;
-        ((BITMAP_OFFSET as u64) + word * 8) / self.block_size as u64
+        // CAST: A block number of the area, which is in memory.
+        self.area.block_of_region(region) as u64
     }
 
     /// Records an I/O failure of the log device; the first one raises a
@@ -250,17 +193,13 @@ impl DiskState {
 
     /// Serialises the clean bits of blocks `[first, end)` into `buf`.
     fn serialise(&self, buf: &mut [u8], first: usize, end: usize) {
-        let from = (first * self.block_size).max(BITMAP_OFFSET);
-        let to = (end * self.block_size).min(buf.len());
         let clean = self.regions.clean_bits();
         // After a failed leg flush nothing is written clean again, whatever
         // a racing `clear_region` has set in memory meanwhile (the failing
         // flush may have taken its pending bit). Every serialise after the
         // failure runs on the thread that recorded it or under `io` after it.
         let failed = self.flush_failed.load(Ordering::Relaxed);
-        let mut off = from;
-        while off + 8 <= to {
-            let w = (off - BITMAP_OFFSET) / 8;
+        for w in self.area.words_in(first..end) {
             let clean_word = clean.word(w);
             // Pairs with the fence in `clear_region`: a clean bit seen here
             // comes with its pending bit, unless a flush took it already.
@@ -270,8 +209,7 @@ impl DiskState {
             } else {
                 clean_word & !self.pending.word(w)
             };
-            buf[off..off + 8].copy_from_slice(&on_disk.to_le_bytes());
-            off += 8;
+            LogArea::store_word(buf, w, on_disk);
         }
     }
 
@@ -449,11 +387,7 @@ impl DiskState {
                 self.serialise(buf, b, b + 1);
             }
         }
-        let runs = Runs {
-            words: taken,
-            next: 0,
-            block_size: self.block_size,
-        };
+        let runs = Runs::new(taken, self.area.block_size());
         self.client
             .write_runs(&self.dev, buf, runs, fua)
             .inspect_err(|_| {
@@ -481,35 +415,28 @@ impl DiskState {
             self.fail_device();
             return 0;
         }
-        let le32 =
-            |o: usize| u32::from_le_bytes([io.buf[o], io.buf[o + 1], io.buf[o + 2], io.buf[o + 3]]);
-        let magic = le32(0);
-        let mut version = le32(4);
-        let mut nr = [0u8; 8];
-        nr.copy_from_slice(&io.buf[8..16]);
-        let nr = u64::from_le_bytes(nr);
-        if self.args.sync != SyncMode::Default || magic != MAGIC {
-            // A new log (or one the table asks to rebuild).
+        if self.args.sync != SyncMode::Default {
+            // The table asks to rebuild the log.
             return 0;
         }
-        if version == 1 {
-            version = VERSION;
-        }
-        if version != VERSION {
-            pr_warn!(
-                "disk: {}: incompatible log version {} (expected {}); all regions out of sync\n",
-                name,
-                version,
-                VERSION
-            );
-            self.fail_device();
-            return 0;
-        }
+        let nr = match Header::decode(&io.buf).map(|h| h.recorded()) {
+            Some(Ok(nr)) => nr,
+            Some(Err(HeaderError::Version(v))) => {
+                pr_warn!(
+                    "disk: {}: incompatible log version {} (expected {}); all regions out of sync\n",
+                    name,
+                    v,
+                    ondisk::VERSION
+                );
+                self.fail_device();
+                return 0;
+            }
+            // A new log.
+            Some(Err(HeaderError::NotALog)) | None => return 0,
+        };
         let clean = self.regions.clean_bits();
-        for (w, chunk) in io.buf[BITMAP_OFFSET..].chunks_exact(8).enumerate() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            clean.load_word(w, u64::from_le_bytes(word));
+        for w in self.area.words_in(0..self.area.blocks()) {
+            clean.load_word(w, LogArea::load_word(&io.buf, w));
         }
         nr
     }
@@ -558,33 +485,32 @@ impl LogType for DiskLog {
         })?;
         let region_args = RegionArgs::parse("disk", target.len(), &args.tail(1))?;
         let block_size = dev.logical_block_size() as usize;
-        if block_size < SECTOR_SIZE || !block_size.is_power_of_two() {
+        let area = LogArea::new(region_args.region_count, block_size).ok_or_else(|| {
             pr_err!(
                 "disk: log device {} has block size {}\n",
                 dev.name(),
                 block_size
             );
-            return Err(EINVAL);
-        }
-        let bitmap_bytes = crate::engine::words_for(region_args.region_count) * 8;
-        let area = (BITMAP_OFFSET + bitmap_bytes).next_multiple_of(block_size);
-        if area as u64 > dev.size_bytes() {
+            EINVAL
+        })?;
+        if area.len() as u64 > dev.size_bytes() {
             pr_err!(
                 "disk: log device {} too small: need {} bytes for {} regions, has {}\n",
                 dev.name(),
-                area,
+                area.len(),
                 region_args.region_count,
                 dev.size_bytes()
             );
             return Err(EINVAL);
         }
         let regions = new_regions("disk", &region_args)?;
-        let nblocks = (area / block_size) as u64;
+        // CAST: The area is allocated below, so its block count fits.
+        let nblocks = area.blocks() as u64;
         let changed = Bitmap::new(alloc_words(nblocks)?, nblocks).ok_or(ENOMEM)?;
         let nregions = region_args.region_count;
         let pending = Bitmap::new(alloc_words(nregions)?, nregions).ok_or(ENOMEM)?;
-        let mut buf = KVVec::with_capacity(area, GFP_KERNEL)?;
-        buf.extend_with(area, 0u8, GFP_KERNEL)?;
+        let mut buf = KVVec::with_capacity(area.len(), GFP_KERNEL)?;
+        buf.extend_with(area.len(), 0u8, GFP_KERNEL)?;
         let nwords = crate::engine::words_for(nblocks);
         let mut taken = KVVec::with_capacity(nwords, GFP_KERNEL)?;
         taken.extend_with(nwords, 0u64, GFP_KERNEL)?;
@@ -604,7 +530,7 @@ impl LogType for DiskLog {
                 pending_count: AtomicU64::new(0),
                 pending_since: AtomicI64::new(0),
                 clean_batch: (nregions / 256).max(32),
-                block_size,
+                area,
                 dirtied: AtomicBool::new(false),
                 flush_failed: AtomicBool::new(false),
                 suspended: AtomicBool::new(true),
@@ -662,9 +588,7 @@ impl LogType for DiskLog {
         self.regions.restart_resync();
 
         // Write the whole area with the header for the current size.
-        io.buf[0..4].copy_from_slice(&MAGIC.to_le_bytes());
-        io.buf[4..8].copy_from_slice(&VERSION.to_le_bytes());
-        io.buf[8..16].copy_from_slice(&count.to_le_bytes());
+        Header::current(count).encode(&mut io.buf);
         let nblocks = self.changed.len() as usize;
         self.serialise(&mut io.buf, 0, nblocks);
         self.changed.fill(false);

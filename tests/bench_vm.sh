@@ -104,7 +104,7 @@ run_userspace() { # IMPL
 	echo "BENCHU $impl $iops $us"
 }
 
-"$REPO_DIR/daemon/target/release/dm-logd" >"$WORK/dm-logd.log" 2>&1 &
+"$REPO_DIR/target/release/dm-logd" >"$WORK/dm-logd.log" 2>&1 &
 DAEMON_PID=$!
 sleep 1
 

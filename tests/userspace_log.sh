@@ -15,8 +15,8 @@
 
 ktap_header "userspace_log: mirror with a userspace log served by dm-logd"
 
-DAEMON=$REPO_DIR/daemon/target/release/dm-logd
-TOOL=$REPO_DIR/daemon/target/release/dm-ulog-tool
+DAEMON=$REPO_DIR/target/release/dm-logd
+TOOL=$REPO_DIR/target/release/dm-ulog-tool
 STATS=/sys/kernel/debug/dm_log_rs/userspace
 if [ ! -x "$DAEMON" ] || [ ! -x "$TOOL" ]; then
 	echo "Bail out! $DAEMON or $TOOL not built (make daemon)"

@@ -29,15 +29,10 @@ use std::sync::atomic::AtomicU64;
 use crate::engine::{words_for, Regions, SyncMode, MAX_REGIONS};
 use crate::errno;
 use crate::store::{FileStore, Store};
+use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea};
 
-/// Magic of the disk log header (`MIRROR_MAGIC`).
-pub const MIRROR_MAGIC: u32 = 0x4D69_5272;
-/// Disk log format version written.
-pub const MIRROR_DISK_VERSION: u32 = 2;
-/// Byte offset of the clean bitmap.
-pub const BITMAP_OFFSET: usize = 1024;
 /// Block size of the log I/O and of the change tracking.
-pub const BLOCK: usize = 512;
+pub const BLOCK: usize = ondisk::MIN_BLOCK_SIZE;
 
 /// Storage of one engine bitmap.
 pub type Words = Box<[AtomicU64]>;
@@ -195,43 +190,10 @@ pub fn parse_ctr(data: &[u8]) -> Result<CtrConfig, CtrError> {
     })
 }
 
-/// Size in bytes of the on-disk area of a log of `regions` regions.
+/// Size in bytes of the on-disk area of a log of `regions` regions, in
+/// [`BLOCK`]s.
 pub fn disk_area_len(regions: u64) -> u64 {
-    let raw = BITMAP_OFFSET as u64 + words_for(regions) as u64 * 8;
-    raw.div_ceil(BLOCK as u64) * BLOCK as u64
-}
-
-/// The disk log header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DiskHeader {
-    /// [`MIRROR_MAGIC`] when valid.
-    pub magic: u32,
-    /// Format version.
-    pub version: u32,
-    /// Number of regions recorded.
-    pub nr_regions: u64,
-}
-
-impl DiskHeader {
-    /// Decodes the first 16 bytes of `b` (little endian).
-    pub fn decode(b: &[u8]) -> Option<Self> {
-        let b = b.get(..16)?;
-        let u32le = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[8..16]);
-        Some(DiskHeader {
-            magic: u32le(0),
-            version: u32le(4),
-            nr_regions: u64::from_le_bytes(w),
-        })
-    }
-
-    /// Encodes into the first 16 bytes of `b`.
-    pub fn encode(&self, b: &mut [u8]) {
-        b[0..4].copy_from_slice(&self.magic.to_le_bytes());
-        b[4..8].copy_from_slice(&self.version.to_le_bytes());
-        b[8..16].copy_from_slice(&self.nr_regions.to_le_bytes());
-    }
+    LogArea::new(regions, BLOCK).map_or(u64::MAX, |a| a.len() as u64)
 }
 
 /// A log device opened for a disk-like log.
@@ -361,16 +323,10 @@ fn alloc_bytes(n: usize) -> Result<Vec<u8>, CtrError> {
 
 /// Writes the header and the clean bitmap of `regions` into `image`.
 fn fill_image(image: &mut [u8], regions: &Regions<Words>) {
-    DiskHeader {
-        magic: MIRROR_MAGIC,
-        version: MIRROR_DISK_VERSION,
-        nr_regions: regions.count(),
-    }
-    .encode(image);
+    Header::current(regions.count()).encode(image);
     let bits = regions.clean_bits();
     for w in 0..words_for(regions.count()) {
-        let at = BITMAP_OFFSET + w * 8;
-        image[at..at + 8].copy_from_slice(&bits.word(w).to_le_bytes());
+        LogArea::store_word(image, w, bits.word(w));
     }
 }
 
@@ -515,35 +471,27 @@ impl DirtyLog {
                 disk.dev_failed = true;
             }
             Ok(()) => {
-                let hdr = DiskHeader::decode(&buf).unwrap_or(DiskHeader {
-                    magic: 0,
-                    version: 0,
-                    nr_regions: 0,
-                });
-                if self.cfg.mode != SyncMode::Default {
+                let recorded =
+                    Header::decode(&buf).map_or(Err(HeaderError::NotALog), |h| h.recorded());
+                match recorded {
                     // sync/nosync in the table: start over, as dm-log.c.
-                } else if hdr.magic != MIRROR_MAGIC {
-                    log_info!(
+                    _ if self.cfg.mode != SyncMode::Default => {}
+                    Err(HeaderError::NotALog) => log_info!(
                         "no disk log header on {}: initialising a new log",
                         disk.dev.name
-                    );
-                } else if hdr.version != 1 && hdr.version != MIRROR_DISK_VERSION {
-                    log_warn!(
+                    ),
+                    Err(HeaderError::Version(v)) => log_warn!(
                         "incompatible disk log version {} on {}: initialising a new log",
-                        hdr.version,
+                        v,
                         disk.dev.name
-                    );
-                } else {
-                    known = hdr.nr_regions.min(count);
+                    ),
+                    Ok(nr) => known = nr.min(count),
                 }
             }
         }
         let bits = self.regions.clean_bits();
         for w in 0..words_for(known) {
-            let at = BITMAP_OFFSET + w * 8;
-            let mut le = [0u8; 8];
-            le.copy_from_slice(&buf[at..at + 8]);
-            bits.load_word(w, u64::from_le_bytes(le));
+            bits.load_word(w, LogArea::load_word(&buf, w));
         }
         bits.fill_range(known, count, self.cfg.mode == SyncMode::NoSync);
         self.regions.sync_from_clean();
@@ -941,7 +889,7 @@ mod tests {
         assert_eq!(l.in_sync(5), Ok(true));
         assert_eq!(l.sync_count(), 60 - 2 - 10);
         assert_eq!(l.resync_work(), Some(4));
-        let hdr = DiskHeader::decode(&store.0.borrow().data).unwrap();
+        let hdr = Header::decode(&store.0.borrow().data).unwrap();
         assert_eq!(hdr.nr_regions, 60);
         // A keyword in the table starts over.
         let mut l = mem_log("120 disk 7:3 2 sync", &store);
@@ -974,8 +922,8 @@ mod tests {
         l.resume().unwrap();
         assert_eq!(l.sync_count(), 0);
         assert_eq!(
-            DiskHeader::decode(&store.0.borrow().data).unwrap().magic,
-            MIRROR_MAGIC
+            Header::decode(&store.0.borrow().data).unwrap().magic,
+            ondisk::MAGIC
         );
     }
 
@@ -1088,7 +1036,7 @@ mod tests {
         assert_eq!(l.resync_work(), Some(0));
         assert_eq!(l.resync_work(), Some(5000));
         let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(&bytes[0..4], &MIRROR_MAGIC.to_le_bytes());
+        assert_eq!(&bytes[0..4], &ondisk::MAGIC.to_le_bytes());
         assert_eq!(&bytes[8..16], &16384u64.to_le_bytes());
         assert_eq!(bytes[1024], 0xfe);
         assert_eq!(bytes[1024 + 625], !(1u8 << (5000 % 8)));

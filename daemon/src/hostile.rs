@@ -7,7 +7,7 @@
 
 use std::io;
 
-use crate::proto::{self, CnMsg, Request, RequestHeader, RequestType, PAYLOAD_OFFSET, REQ_HDR_LEN};
+use crate::proto::{self, CnMsg, Request, RequestHeader, RequestType, HEADER_LEN, PAYLOAD_OFFSET};
 use crate::rng::Rng;
 use crate::runloop::BeforeReply;
 use crate::sys::NetlinkSocket;
@@ -72,7 +72,7 @@ impl Mode {
 fn with_header(h: &RequestHeader, f: impl FnOnce(&mut RequestHeader)) -> Vec<u8> {
     let mut h = h.clone();
     f(&mut h);
-    let mut out = Vec::with_capacity(REQ_HDR_LEN);
+    let mut out = Vec::with_capacity(HEADER_LEN);
     h.encode_into(&mut out);
     out
 }
@@ -87,11 +87,11 @@ pub fn injections(
     rng: &mut Rng,
 ) -> Vec<Vec<u8>> {
     let seq = req.header.seq;
-    let reply_data_len = reply.len().saturating_sub(REQ_HDR_LEN);
+    let reply_data_len = reply.len().saturating_sub(HEADER_LEN);
     match mode {
         Mode::None | Mode::LuidZero | Mode::Enospc => Vec::new(),
         Mode::Truncated => {
-            let n = rng.range(1, REQ_HDR_LEN as u64 - 1) as usize;
+            let n = rng.range(1, HEADER_LEN as u64 - 1) as usize;
             let cut = &reply[..n.min(reply.len())];
             vec![proto::encode_message(
                 port,
@@ -114,7 +114,7 @@ pub fn injections(
                 h.error = 0;
                 h.data_size = claimed as u32;
             });
-            p.extend_from_slice(&reply[REQ_HDR_LEN.min(reply.len())..]);
+            p.extend_from_slice(&reply[HEADER_LEN.min(reply.len())..]);
             vec![proto::encode_reply(port, seq, &p)]
         }
         Mode::TooBig => {
@@ -253,7 +253,7 @@ pub fn garbage_messages(count: usize, seed: u64, port: u32) -> Vec<Vec<u8>> {
                 2 => proto::encode_message(port, CnMsg::dm(seq, rng.next_u32(), 0), &[]),
                 // Truncated request header.
                 3 => {
-                    let n = rng.range(1, REQ_HDR_LEN as u64 - 1) as usize;
+                    let n = rng.range(1, HEADER_LEN as u64 - 1) as usize;
                     let p = rng.bytes(n);
                     proto::encode_message(port, CnMsg::dm(seq, 0, n as u16), &p)
                 }
@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(rewrite(Mode::LuidZero, &local, reply.clone()), reply);
         let count = Request::new("u-hostile", 9, 502, RequestType::GetSyncCount, &[]);
         let e = rewrite(Mode::Enospc, &count, reply.clone());
-        assert_eq!(e.len(), REQ_HDR_LEN, "header only");
+        assert_eq!(e.len(), HEADER_LEN, "header only");
         let h = RequestHeader::decode(&e).unwrap();
         assert_eq!((h.error, h.data_size, h.seq), (-libc::ENOSPC, 4000, 502));
         assert_eq!(rewrite(Mode::Enospc, &req, reply.clone()), reply);

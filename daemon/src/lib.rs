@@ -8,7 +8,7 @@
 //! `CN_IDX_DM`/`CN_VAL_DM_USERSPACE_LOG`), using the wire format of
 //! `include/uapi/linux/dm-log-userspace.h`. This crate implements such a
 //! daemon with the same region engine the dm-log-rs kernel module uses
-//! (`src/engine.rs` of the repository, compiled here as [`engine`]).
+//! (the crate `dm_log_shared` of `src/shared/`, re-exported as [`engine`]).
 //!
 //! Layout:
 //!
@@ -27,11 +27,8 @@
 
 #![deny(unsafe_code)]
 
-/// The bitmap region engine of the dm-log-rs kernel module, compiled from the
-/// very same file.
-#[path = "../../src/engine.rs"]
-#[allow(dead_code)]
-pub mod engine;
+/// The bitmap region engine of the dm-log-rs kernel module: the same crate.
+pub use dm_log_shared::engine;
 
 #[macro_use]
 pub mod logging;

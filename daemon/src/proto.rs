@@ -4,49 +4,27 @@
 //!
 //! A message is a netlink header (`struct nlmsghdr`, 16 bytes), a connector
 //! header (`struct cn_msg`, 20 bytes) and a payload. For the dirty log the
-//! payload is a `struct dm_ulog_request` (160 bytes, host endian) followed by
-//! `data_size` bytes of request or reply data:
-//!
-//! | offset | field |
-//! |---|---|
-//! | 0 | `u64 luid` |
-//! | 8 | `char uuid[129]` |
-//! | 137 | `char padding[3]` |
-//! | 140 | `u32 version` (3) |
-//! | 144 | `s32 error` |
-//! | 148 | `u32 seq` |
-//! | 152 | `u32 request_type` (low 8 bits) |
-//! | 156 | `u32 data_size` |
-//! | 160 | `data[]` |
+//! payload is a `struct dm_ulog_request` followed by `data_size` bytes of
+//! request or reply data: [`dm_log_shared::ulog`], the format the kernel
+//! module uses too.
 //!
 //! Everything received is treated as hostile: [`parse_datagram`] checks every
 //! length before it reads, and never panics.
 
 use std::fmt;
 
+use dm_log_shared::ulog::{self, Header};
+pub use dm_log_shared::ulog::{
+    u64_at, RequestType, CN_IDX_DM, CN_MSG_LEN, CN_VAL_DM_USERSPACE_LOG, DEVICE_NAME_MAX,
+    HEADER_LEN, MAX_KERNEL_DATA, UUID_LEN,
+};
+
 /// Size of `struct nlmsghdr`.
 pub const NLMSG_HDRLEN: usize = 16;
-/// Size of `struct cn_msg`.
-pub const CN_MSG_LEN: usize = 20;
-/// Size of `struct dm_ulog_request` without its data.
-pub const REQ_HDR_LEN: usize = 160;
 /// Offset of the `dm_ulog_request` in a whole message.
 pub const PAYLOAD_OFFSET: usize = NLMSG_HDRLEN + CN_MSG_LEN;
-/// `CN_IDX_DM`: the connector index (and multicast group) of device-mapper.
-pub const CN_IDX_DM: u32 = 7;
-/// `CN_VAL_DM_USERSPACE_LOG`.
-pub const CN_VAL_DM_USERSPACE_LOG: u32 = 1;
-/// `DM_ULOG_REQUEST_VERSION`.
-pub const DM_ULOG_REQUEST_VERSION: u32 = 3;
-/// Size of the `uuid` field (`DM_UUID_LEN`).
-pub const UUID_LEN: usize = 129;
-/// Largest request payload the kernel can send: its 512-byte preallocated
-/// buffer minus `cn_msg` and the request header.
-pub const MAX_KERNEL_DATA: usize = 512 - CN_MSG_LEN - REQ_HDR_LEN;
 /// `CONNECTOR_MAX_MSG_SIZE`: the kernel drops larger connector messages.
 pub const CONNECTOR_MAX_MSG_SIZE: usize = 16384;
-/// Capacity of the kernel's reply buffer for the constructor (`DM_NAME_LEN`).
-pub const CTR_REPLY_MAX: usize = 128;
 
 /// `NLMSG_NOOP`.
 pub const NLMSG_NOOP: u16 = 1;
@@ -56,51 +34,6 @@ pub const NLMSG_ERROR: u16 = 2;
 pub const NLMSG_DONE: u16 = 3;
 /// `NLMSG_OVERRUN`.
 pub const NLMSG_OVERRUN: u16 = 4;
-
-/// The request types of `dm-log-userspace.h`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-#[allow(missing_docs)]
-pub enum RequestType {
-    Ctr = 1,
-    Dtr = 2,
-    Presuspend = 3,
-    Postsuspend = 4,
-    Resume = 5,
-    GetRegionSize = 6,
-    IsClean = 7,
-    InSync = 8,
-    Flush = 9,
-    MarkRegion = 10,
-    ClearRegion = 11,
-    GetResyncWork = 12,
-    SetRegionSync = 13,
-    GetSyncCount = 14,
-    StatusInfo = 15,
-    StatusTable = 16,
-    IsRemoteRecovering = 17,
-}
-
-/// Every request type, in numeric order.
-pub const ALL_TYPES: [RequestType; 17] = [
-    RequestType::Ctr,
-    RequestType::Dtr,
-    RequestType::Presuspend,
-    RequestType::Postsuspend,
-    RequestType::Resume,
-    RequestType::GetRegionSize,
-    RequestType::IsClean,
-    RequestType::InSync,
-    RequestType::Flush,
-    RequestType::MarkRegion,
-    RequestType::ClearRegion,
-    RequestType::GetResyncWork,
-    RequestType::SetRegionSync,
-    RequestType::GetSyncCount,
-    RequestType::StatusInfo,
-    RequestType::StatusTable,
-    RequestType::IsRemoteRecovering,
-];
 
 /// What the payload of a request type must look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,73 +57,40 @@ impl DataRule {
     }
 }
 
-impl RequestType {
-    /// The type of a raw `request_type` field (only its low 8 bits count).
-    pub fn from_raw(raw: u32) -> Option<Self> {
-        let code = raw & 0xFF;
-        ALL_TYPES.get((code as usize).wrapping_sub(1)).copied()
-    }
-
-    /// The `DM_ULOG_*` name without the prefix.
-    pub fn name(self) -> &'static str {
-        match self {
-            RequestType::Ctr => "CTR",
-            RequestType::Dtr => "DTR",
-            RequestType::Presuspend => "PRESUSPEND",
-            RequestType::Postsuspend => "POSTSUSPEND",
-            RequestType::Resume => "RESUME",
-            RequestType::GetRegionSize => "GET_REGION_SIZE",
-            RequestType::IsClean => "IS_CLEAN",
-            RequestType::InSync => "IN_SYNC",
-            RequestType::Flush => "FLUSH",
-            RequestType::MarkRegion => "MARK_REGION",
-            RequestType::ClearRegion => "CLEAR_REGION",
-            RequestType::GetResyncWork => "GET_RESYNC_WORK",
-            RequestType::SetRegionSync => "SET_REGION_SYNC",
-            RequestType::GetSyncCount => "GET_SYNC_COUNT",
-            RequestType::StatusInfo => "STATUS_INFO",
-            RequestType::StatusTable => "STATUS_TABLE",
-            RequestType::IsRemoteRecovering => "IS_REMOTE_RECOVERING",
+/// The payload rule of requests of type `t`. DTR may carry the
+/// constructor string (the header says so, the kernel sends none).
+pub fn data_rule(t: RequestType) -> DataRule {
+    match t {
+        RequestType::Ctr => DataRule::Between(1, MAX_KERNEL_DATA),
+        RequestType::Dtr => DataRule::Between(0, MAX_KERNEL_DATA),
+        RequestType::IsClean | RequestType::InSync | RequestType::IsRemoteRecovering => {
+            DataRule::Exact(8)
         }
-    }
-
-    /// The payload rule of requests of this type. DTR may carry the
-    /// constructor string (the header says so, the kernel sends none).
-    pub fn data_rule(self) -> DataRule {
-        match self {
-            RequestType::Ctr => DataRule::Between(1, MAX_KERNEL_DATA),
-            RequestType::Dtr => DataRule::Between(0, MAX_KERNEL_DATA),
-            RequestType::IsClean | RequestType::InSync | RequestType::IsRemoteRecovering => {
-                DataRule::Exact(8)
-            }
-            RequestType::SetRegionSync => DataRule::Exact(16),
-            RequestType::Flush | RequestType::MarkRegion | RequestType::ClearRegion => {
-                DataRule::Regions
-            }
-            RequestType::Presuspend
-            | RequestType::Postsuspend
-            | RequestType::Resume
-            | RequestType::GetRegionSize
-            | RequestType::GetResyncWork
-            | RequestType::GetSyncCount
-            | RequestType::StatusInfo
-            | RequestType::StatusTable => DataRule::Exact(0),
+        RequestType::SetRegionSync => DataRule::Exact(16),
+        RequestType::Flush | RequestType::MarkRegion | RequestType::ClearRegion => {
+            DataRule::Regions
         }
+        RequestType::Presuspend
+        | RequestType::Postsuspend
+        | RequestType::Resume
+        | RequestType::GetRegionSize
+        | RequestType::GetResyncWork
+        | RequestType::GetSyncCount
+        | RequestType::StatusInfo
+        | RequestType::StatusTable => DataRule::Exact(0),
     }
 }
 
-impl RequestType {
-    /// The size of the fixed-size answer the kernel expects to a request of
-    /// this type (0 for requests answered with no data or a string).
-    pub fn answer_size(self) -> usize {
-        match self {
-            RequestType::GetRegionSize
-            | RequestType::IsClean
-            | RequestType::InSync
-            | RequestType::GetSyncCount => 8,
-            RequestType::GetResyncWork | RequestType::IsRemoteRecovering => 16,
-            _ => 0,
-        }
+/// The size of the fixed-size answer the kernel expects to a request of
+/// type `t` (0 for requests answered with no data or a string).
+pub fn answer_size(t: RequestType) -> usize {
+    match t {
+        RequestType::GetRegionSize
+        | RequestType::IsClean
+        | RequestType::InSync
+        | RequestType::GetSyncCount => 8,
+        RequestType::GetResyncWork | RequestType::IsRemoteRecovering => 16,
+        _ => 0,
     }
 }
 
@@ -202,13 +102,6 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
 }
 
-/// Reads a host-endian `u64` at `off` (caller checked the length).
-pub fn u64_at(b: &[u8], off: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[off..off + 8]);
-    u64::from_ne_bytes(w)
-}
-
 /// The 160-byte `struct dm_ulog_request` header.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RequestHeader {
@@ -216,7 +109,7 @@ pub struct RequestHeader {
     pub luid: u64,
     /// The log's UUID, NUL padded.
     pub uuid: [u8; UUID_LEN],
-    /// Protocol version, [`DM_ULOG_REQUEST_VERSION`].
+    /// Protocol version, [`ulog::VERSION`].
     pub version: u32,
     /// Reply status: 0 or a negative errno.
     pub error: i32,
@@ -246,47 +139,46 @@ impl RequestHeader {
     /// A header for `uuid` (truncated to 128 bytes) of the current version.
     pub fn new(uuid: &str, luid: u64, seq: u32, ty: RequestType, data_size: u32) -> Self {
         let mut u = [0u8; UUID_LEN];
-        let n = uuid.len().min(UUID_LEN - 1);
+        let n = uuid.len().min(ulog::UUID_MAX);
         u[..n].copy_from_slice(&uuid.as_bytes()[..n]);
+        RequestHeader::from_parts(Header::request(luid, seq, ty, data_size), u)
+    }
+
+    fn from_parts(h: Header, uuid: [u8; UUID_LEN]) -> Self {
         RequestHeader {
-            luid,
-            uuid: u,
-            version: DM_ULOG_REQUEST_VERSION,
-            error: 0,
-            seq,
-            request_type: ty as u32,
-            data_size,
+            luid: h.luid,
+            uuid,
+            version: h.version,
+            error: h.error,
+            seq: h.seq,
+            request_type: h.request_type,
+            data_size: h.data_size,
         }
     }
 
     /// Decodes the first 160 bytes of `b`; `None` if `b` is shorter.
     pub fn decode(b: &[u8]) -> Option<Self> {
-        if b.len() < REQ_HDR_LEN {
-            return None;
-        }
+        let h = Header::decode(b)?;
         let mut uuid = [0u8; UUID_LEN];
-        uuid.copy_from_slice(&b[8..8 + UUID_LEN]);
-        Some(RequestHeader {
-            luid: u64_at(b, 0),
-            uuid,
-            version: u32_at(b, 140),
-            error: u32_at(b, 144) as i32,
-            seq: u32_at(b, 148),
-            request_type: u32_at(b, 152),
-            data_size: u32_at(b, 156),
-        })
+        uuid.copy_from_slice(&b[ulog::field::UUID]);
+        Some(RequestHeader::from_parts(h, uuid))
     }
 
-    /// Appends the 160-byte encoding (padding zeroed).
+    /// Appends the 160-byte encoding (padding zeroed). The UUID field goes
+    /// out as held, all 129 bytes (a test may leave out the NUL).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.luid.to_ne_bytes());
-        out.extend_from_slice(&self.uuid);
-        out.extend_from_slice(&[0u8; 3]);
-        out.extend_from_slice(&self.version.to_ne_bytes());
-        out.extend_from_slice(&self.error.to_ne_bytes());
-        out.extend_from_slice(&self.seq.to_ne_bytes());
-        out.extend_from_slice(&self.request_type.to_ne_bytes());
-        out.extend_from_slice(&self.data_size.to_ne_bytes());
+        let at = out.len();
+        out.resize(at + HEADER_LEN, 0);
+        let h = Header {
+            luid: self.luid,
+            version: self.version,
+            error: self.error,
+            seq: self.seq,
+            request_type: self.request_type,
+            data_size: self.data_size,
+        };
+        h.encode(&[], &mut out[at..]);
+        out[at + ulog::field::UUID.start..at + ulog::field::UUID.end].copy_from_slice(&self.uuid);
     }
 
     /// The UUID up to its first NUL, with invalid UTF-8 replaced.
@@ -323,7 +215,7 @@ impl Request {
 
     /// The `u64` at index `i` of the data (caller checked the size).
     pub fn u64_item(&self, i: usize) -> u64 {
-        u64_at(&self.data, i * 8)
+        u64_at(&self.data, i * 8).unwrap_or(0)
     }
 }
 
@@ -436,10 +328,10 @@ pub fn parse_message(msg: &[u8]) -> Incoming {
     let payload = &payload[..cn_len];
     let Some(header) = RequestHeader::decode(payload) else {
         return Incoming::Dropped(format!(
-            "incomplete request: {cn_len} bytes, expected at least {REQ_HDR_LEN}"
+            "incomplete request: {cn_len} bytes, expected at least {HEADER_LEN}"
         ));
     };
-    let avail = cn_len - REQ_HDR_LEN;
+    let avail = cn_len - HEADER_LEN;
     let data_size = header.data_size as usize;
     if data_size > avail {
         return Incoming::Malformed {
@@ -447,7 +339,7 @@ pub fn parse_message(msg: &[u8]) -> Incoming {
             header,
         };
     }
-    let data = payload[REQ_HDR_LEN..REQ_HDR_LEN + data_size].to_vec();
+    let data = payload[HEADER_LEN..HEADER_LEN + data_size].to_vec();
     Incoming::Request(Request { header, data })
 }
 
@@ -478,7 +370,7 @@ pub fn reply_payload(header: &RequestHeader, error: i32, data: &[u8]) -> Vec<u8>
     let mut h = header.clone();
     h.error = error;
     h.data_size = data.len() as u32;
-    let mut out = Vec::with_capacity(REQ_HDR_LEN + data.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + data.len());
     h.encode_into(&mut out);
     out.extend_from_slice(data);
     out
@@ -526,14 +418,14 @@ mod tests {
         assert_eq!(u32_at(cn, 8), 42);
         assert_eq!(u16_at(cn, 16), 176);
         let p = &msg[36..];
-        assert_eq!(u64_at(p, 0), 0xffff_8880_1234_5678);
+        assert_eq!(u64_at(p, 0), Some(0xffff_8880_1234_5678));
         assert_eq!(&p[8..18], b"LVM-abcdef");
         assert_eq!(p[18], 0);
         assert_eq!(u32_at(p, 140), 3);
         assert_eq!(u32_at(p, 148), 42);
         assert_eq!(u32_at(p, 152), 10);
         assert_eq!(u32_at(p, 156), 16);
-        assert_eq!(u64_at(p, 168), 2);
+        assert_eq!(u64_at(p, 168), Some(2));
     }
 
     #[test]
@@ -655,7 +547,7 @@ mod tests {
         assert_eq!(RequestType::from_raw(0), None);
         assert_eq!(RequestType::from_raw(18), None);
         assert_eq!(RequestType::from_raw(255), None);
-        for (i, t) in ALL_TYPES.iter().enumerate() {
+        for (i, t) in RequestType::ALL.iter().enumerate() {
             assert_eq!(*t as u32, i as u32 + 1);
         }
     }

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use crate::dirtylog::{parse_ctr, DirtyLog};
 use crate::errno;
 use crate::logging::uuid_tail;
-use crate::proto::{self, DataRule, Request, RequestType, DM_ULOG_REQUEST_VERSION};
+use crate::proto::{self, answer_size, data_rule, DataRule, Request, RequestType};
+use dm_log_shared::ulog;
 
 /// The outcome of one request: the reply's `error` (0 or a negative
 /// errno) and data.
@@ -93,11 +94,12 @@ impl Server {
         let h = &req.header;
         let uuid = h.uuid_string();
         let tail = uuid_tail(&uuid);
-        if h.version != DM_ULOG_REQUEST_VERSION {
+        if h.version != ulog::VERSION {
             log_warn!(
-                "log {tail}: request seq {} has version {} (expected {DM_ULOG_REQUEST_VERSION}): EINVAL",
+                "log {tail}: request seq {} has version {} (expected {}): EINVAL",
                 h.seq,
-                h.version
+                h.version,
+                ulog::VERSION
             );
             return Response::err(libc::EINVAL);
         }
@@ -109,13 +111,13 @@ impl Server {
             );
             return Response::err(libc::EINVAL);
         };
-        if !ty.data_rule().accepts(req.data.len()) {
+        if !data_rule(ty).accepts(req.data.len()) {
             log_warn!(
                 "log {tail}: {} request seq {} with a {}-byte payload ({:?} expected): EINVAL",
                 ty.name(),
                 h.seq,
                 req.data.len(),
-                ty.data_rule()
+                data_rule(ty)
             );
             return Response::err(libc::EINVAL);
         }
@@ -157,10 +159,10 @@ impl Server {
             // mirror then writes one leg only).
             return Response {
                 error: -libc::ESRCH,
-                data: vec![0; ty.answer_size()],
+                data: vec![0; answer_size(ty)],
             };
         };
-        let regions: Vec<u64> = if DataRule::Regions == ty.data_rule() {
+        let regions: Vec<u64> = if DataRule::Regions == data_rule(ty) {
             (0..req.data.len() / 8).map(|i| req.u64_item(i)).collect()
         } else {
             Vec::new()
@@ -308,7 +310,7 @@ mod tests {
     }
 
     fn val(r: &Response, i: usize) -> u64 {
-        proto::u64_at(&r.data, i * 8)
+        proto::u64_at(&r.data, i * 8).unwrap_or(0)
     }
 
     #[test]

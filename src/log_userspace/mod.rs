@@ -39,7 +39,7 @@ use kernel::{
     sync::{Arc, Mutex, SpinLock},
     time::Ktime,
 };
-use protocol::{RequestType, MAX_DATA, REGIONS_PER_REQUEST, UUID_MAX};
+use protocol::{encode_regions, RequestType, DEVICE_NAME_MAX, MAX_DATA, REGIONS_PER_REQUEST, UUID_MAX};
 use transport::{uuid_tail, RateLimit, Request, Transport, REPLY_MAX};
 
 pub(crate) use protocol::CN_ID;
@@ -50,9 +50,6 @@ pub(crate) const RECONNECT_MS: u32 = 2_000;
 /// Minimum interval between `IS_REMOTE_RECOVERING` queries for one log
 /// (C: `HZ / 4`, but shared by all logs).
 const RECOVERY_QUERY_MS: i64 = 250;
-
-/// Longest device name a server may return (`DM_NAME_LEN`).
-const DEVICE_NAME_MAX: usize = 128;
 
 /// Initial room for queued marks or clears. A batch more than half full at
 /// a flush grows then (process context), so the marking path, which may be
@@ -181,14 +178,6 @@ pub(crate) struct UserspaceLog {
     /// Reply buffer of status requests.
     #[pin]
     status_buf: Mutex<KVec<u8>>,
-}
-
-/// Encodes regions as the protocol's array of native-endian `u64`s.
-fn encode_regions<'a>(regions: &[u64], buf: &'a mut [u8; REGIONS_PER_REQUEST * 8]) -> &'a [u8] {
-    for (chunk, r) in buf.chunks_exact_mut(8).zip(regions) {
-        chunk.copy_from_slice(&r.to_ne_bytes());
-    }
-    &buf[..regions.len() * 8]
 }
 
 /// Decodes the `n`th `u64` of a reply known to hold it.

@@ -350,15 +350,8 @@ impl Transport {
     fn send(&self, req: &Request<'_>, seq: u32) -> Result {
         let mut out = self.out.lock();
         let payload = out.payload_mut();
-        let header = Header {
-            luid: req.luid,
-            version: VERSION,
-            error: 0,
-            seq,
-            request_type: req.request_type as u32,
-            // CAST: At most `MAX_DATA`, checked by `call`.
-            data_size: req.data.len() as u32,
-        };
+        // CAST: At most `MAX_DATA`, checked by `call`.
+        let header = Header::request(req.luid, seq, req.request_type, req.data.len() as u32);
         header.encode(req.uuid, payload);
         payload[HEADER_LEN..HEADER_LEN + req.data.len()].copy_from_slice(req.data);
         out.send(CN_ID, seq, HEADER_LEN + req.data.len())

@@ -2,7 +2,7 @@
 
 //! Unit and property tests of the bitmap region engine against a plain model.
 
-use dm_log_engine::{words_for, Bitmap, Regions, RegionsError, SyncMode, MAX_REGIONS};
+use dm_log_shared::engine::{words_for, Bitmap, Regions, RegionsError, SyncMode, MAX_REGIONS};
 use proptest::prelude::*;
 use std::sync::atomic::AtomicU64;
 
