@@ -105,5 +105,5 @@ modules_install: $(KDIR_DEP)
 clean:
 	-+$(KMAKE) clean 2>/dev/null
 	-+$(MAKE) -C $(KDIR) M=$(ROOT)/tests/modules clean 2>/dev/null
-	rm -f $(ROOT)/src/bindings_generated.rs
+	rm -f $(ROOT)/src/kernel_ext/bindings_generated.rs
 	rm -rf $(ROOT)/tests/out

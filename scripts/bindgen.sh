@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Generate src/bindings_generated.rs. Called from Kbuild:
+# Generate src/kernel_ext/bindings_generated.rs. Called from Kbuild:
 #   bindgen.sh BINDGEN HEADER OUT KERNEL_BINDINGS_RS BINDGEN_PARAMETERS -- CFLAGS...
 # Structs and unions that the kernel crate's own bindings already define are
 # blocklisted here and glob-imported from kernel::bindings instead.

@@ -6,35 +6,30 @@
 //! log registry the mirror target links against and registers the log types.
 //!
 //! Layers, each depending only on the ones below it:
-//! - [`bindings`]: generated FFI bindings, used only by the abstractions;
-//! - [`dirty_log`]: safe abstraction over the dirty-log C API (ops table,
-//!   type registration, the exported registry); all `unsafe` lives here;
-//! - [`dm_io`]: safe abstraction over dm-io (synchronous block I/O);
-//! - [`debugfs`]: safe abstraction over debugfs (per-log counters);
-//! - [`connector`]: safe abstraction over the netlink connector;
-//! - [`workqueue`]: safe abstraction over a delayed work item;
-//! - [`log_core`], [`log_disk`], [`log_userspace`]: the log types, safe Rust;
-//! - [`engine`]: the bitmap region engine, plain `core` Rust, also built and
-//!   tested on the host (`tests/engine`).
+//! - [`logs`]: the log types `core`, `disk` and `userspace`, in safe Rust
+//!   (`forbid(unsafe_code)`);
+//! - [`kernel_ext`]: the module's extension of the kernel crate, safe
+//!   abstractions over the C APIs it uses (dirty-log registry, dm-io,
+//!   connector, debugfs, delayed work); every `unsafe` of the module is
+//!   there;
+//! - the crate `dm_log_shared` (`src/shared/`): the region engine and the
+//!   on-disk and wire formats, plain `core` Rust, shared with the daemon and
+//!   tested on the host.
 
 // `pin_init!` over the disk log's state (many fields) nests deeper than the
 // default limit of 128.
 #![recursion_limit = "256"]
 
-mod bindings;
-mod connector;
-mod debugfs;
-mod dirty_log;
-mod dm_io;
-mod log_core;
-mod log_disk;
-mod log_userspace;
-mod workqueue;
+mod kernel_ext;
+mod logs;
 
-use dirty_log::{registry, Registration};
-use dm_log_shared::engine;
 use kernel::prelude::*;
-use log_userspace::transport::Transport;
+use kernel_ext::{
+    connector, debugfs,
+    dirty_log::{registry, Registration},
+};
+use logs::{core_log::CoreLog, disk_log::DiskLog, userspace_log};
+use userspace_log::{transport::Transport, UserspaceLog};
 
 module! {
     type: DmLogRs,
@@ -52,9 +47,9 @@ module! {
 /// Fields drop in declaration order: the types are unregistered before the
 /// connector service their logs used and before the registry is uninstalled.
 struct DmLogRs {
-    _core: Registration<log_core::CoreLog>,
-    _disk: Registration<log_disk::DiskLog>,
-    _userspace: Registration<log_userspace::UserspaceLog>,
+    _core: Registration<CoreLog>,
+    _disk: Registration<DiskLog>,
+    _userspace: Registration<UserspaceLog>,
     _connector: connector::Registration,
     _transport_stats: debugfs::File<Transport>,
     _debugfs: debugfs::Dir,
@@ -68,7 +63,7 @@ impl kernel::Module for DmLogRs {
         let transport = Transport::new()?;
         let stats = debugfs::File::new(kernel::c_str!("userspace"), transport.clone());
         let cn = connector::Registration::new(
-            log_userspace::CN_ID,
+            userspace_log::CN_ID,
             kernel::c_str!("dm_log_rs_userspace"),
             transport.clone(),
         )

@@ -7,7 +7,7 @@
 //! C structure at build time (`src/bindings.rs`); what is here is what the
 //! kernel side adds: the connector id and the limits of its buffers.
 
-use crate::connector::{self, CbId};
+use crate::kernel_ext::connector::{self, CbId};
 pub(crate) use dm_log_shared::ulog::{
     encode_regions, u64_at, Header, RequestType, DEVICE_NAME_MAX, HEADER_LEN, REGIONS_PER_REQUEST, UUID_MAX,
     VERSION,

@@ -10,7 +10,7 @@
 //! target outlives every run; dropping the item cancels it and waits for a
 //! run in progress before the reference goes.
 
-use crate::bindings;
+use crate::kernel_ext::bindings;
 use core::ptr::NonNull;
 use kernel::{ffi::c_void, prelude::*, sync::Arc};
 

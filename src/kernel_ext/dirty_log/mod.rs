@@ -17,7 +17,7 @@ mod target;
 
 pub(crate) use target::{DmDev, Target};
 
-use crate::bindings;
+use crate::kernel_ext::bindings;
 use core::{fmt, marker::PhantomData, ptr::NonNull};
 use kernel::{
     error::{from_result, VTABLE_DEFAULT_ERROR},

@@ -42,12 +42,12 @@
 //! crash adds to the resync to the regions cleaned in the last second (at most
 //! `clean_batch`, 1/256 of the regions or 32).
 
-use crate::debugfs::{self, Show};
-use crate::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
-use crate::dm_io::IoClient;
-use crate::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
-use crate::log_core::{alloc_words, new_regions, RegionArgs, Words};
-use crate::workqueue::{DelayedWork, DelayedWorkFn};
+use crate::kernel_ext::debugfs::{self, Show};
+use crate::kernel_ext::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
+use crate::kernel_ext::dm_io::IoClient;
+use dm_log_shared::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
+use crate::logs::core_log::{alloc_words, new_regions, RegionArgs, Words};
+use crate::kernel_ext::workqueue::{DelayedWork, DelayedWorkFn};
 use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea, Runs};
 use core::fmt::{self, Write};
 use core::ops::Deref;
@@ -231,7 +231,7 @@ impl DiskState {
     /// how many there are.
     fn carry_pending(&self) -> u64 {
         let clean = self.regions.clean_bits();
-        let words = crate::engine::words_for(self.pending.len());
+        let words = dm_log_shared::engine::words_for(self.pending.len());
         let mut n = 0;
         for w in 0..words {
             let mut bits = self.pending.word(w);
@@ -272,7 +272,7 @@ impl DiskState {
         // Pairs with the fence in `clear_region`: either that sees the 0
         // and dates its region, or the loop below takes the region.
         fence(Ordering::SeqCst);
-        let words = crate::engine::words_for(self.pending.len());
+        let words = dm_log_shared::engine::words_for(self.pending.len());
         let mut taken = 0;
         for w in 0..words {
             let bits = self.pending.take_word(w);
@@ -511,7 +511,7 @@ impl LogType for DiskLog {
         let pending = Bitmap::new(alloc_words(nregions)?, nregions).ok_or(ENOMEM)?;
         let mut buf = KVVec::with_capacity(area.len(), GFP_KERNEL)?;
         buf.extend_with(area.len(), 0u8, GFP_KERNEL)?;
-        let nwords = crate::engine::words_for(nblocks);
+        let nwords = dm_log_shared::engine::words_for(nblocks);
         let mut taken = KVVec::with_capacity(nwords, GFP_KERNEL)?;
         taken.extend_with(nwords, 0u64, GFP_KERNEL)?;
         let client =

@@ -11,7 +11,7 @@
 //! (the processes listening on it). All `unsafe` code of the connector API
 //! lives in this file.
 
-use crate::bindings;
+use crate::kernel_ext::bindings;
 use core::{
     marker::PhantomData,
     ptr::{self, NonNull},

@@ -9,8 +9,8 @@
 //! safe on a log's flush path. Every call blocks until the I/O completed, so
 //! process context only.
 
-use crate::bindings;
-use crate::dirty_log::DmDev;
+use crate::kernel_ext::bindings;
+use crate::kernel_ext::dirty_log::DmDev;
 use core::{
     ops::Range,
     pin::pin,

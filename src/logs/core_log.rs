@@ -9,8 +9,8 @@
 //! The argument parsing here ([`RegionArgs`]) is shared with the disk log,
 //! whose table line ends with the same arguments.
 
-use crate::dirty_log::{Args, LogType, Region, StatusType, StatusWriter, Target};
-use crate::engine::{self, Regions, RegionsError, SyncMode};
+use crate::kernel_ext::dirty_log::{Args, LogType, Region, StatusType, StatusWriter, Target};
+use dm_log_shared::engine::{self, Regions, RegionsError, SyncMode};
 use core::fmt::{self, Write};
 use core::sync::atomic::AtomicU64;
 use kernel::{c_str, prelude::*};

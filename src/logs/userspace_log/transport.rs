@@ -36,8 +36,8 @@
 //! with `GFP_NOIO`.
 
 use super::protocol::{Header, RequestType, CN_ID, HEADER_LEN, MAX_DATA, VERSION};
-use crate::connector::{self, Message, OutMessage, Sender};
-use crate::debugfs::Show;
+use crate::kernel_ext::connector::{self, Message, OutMessage, Sender};
+use crate::kernel_ext::debugfs::Show;
 use core::{
     fmt::{self, Write},
     ops::RangeInclusive,

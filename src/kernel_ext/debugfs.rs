@@ -15,7 +15,7 @@
 //! gone, in whatever order they are dropped. debugfs being absent or failing
 //! is not an error: the files are a diagnostic aid.
 
-use crate::bindings;
+use crate::kernel_ext::bindings;
 use core::{
     fmt::{self, Write},
     marker::PhantomData,

@@ -26,7 +26,7 @@
 mod protocol;
 pub(crate) mod transport;
 
-use crate::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
+use crate::kernel_ext::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
 use core::{
     fmt::{self, Write},
     ops::RangeInclusive,

@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
 
-use crate::bindings;
+use crate::kernel_ext::bindings;
 use core::ptr::NonNull;
 use kernel::{
     error::to_result,

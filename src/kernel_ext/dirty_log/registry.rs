@@ -16,7 +16,7 @@
 //! reference its creation took (the C registry skips it when the type was
 //! unregistered meanwhile, leaking the reference).
 
-use crate::bindings;
+use crate::kernel_ext::bindings;
 use core::{
     ptr::{self, NonNull},
     sync::atomic::{AtomicPtr, Ordering},

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The log types, in safe Rust: they reach the kernel only through
+//! [`crate::kernel_ext`] and the `kernel` crate, and the compiler holds them
+//! to it (`forbid(unsafe_code)`).
+//!
+//! - [`core_log`]: `core`, state in memory only;
+//! - [`disk_log`]: `disk`, state persisted on a log device in the C log's
+//!   format;
+//! - [`userspace_log`]: `userspace`, every operation forwarded to a log
+//!   server over the connector.
+
+#![forbid(unsafe_code)]
+
+pub(crate) mod core_log;
+pub(crate) mod disk_log;
+pub(crate) mod userspace_log;
