@@ -30,6 +30,7 @@ use crate::engine::{words_for, Regions, SyncMode, MAX_REGIONS};
 use crate::errno;
 use crate::store::{FileStore, Store};
 use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea};
+use dm_log_shared::table::{self, ArgError, RegionArgs};
 
 /// Block size of the log I/O and of the change tracking.
 pub const BLOCK: usize = ondisk::MIN_BLOCK_SIZE;
@@ -85,13 +86,9 @@ impl CtrError {
     }
 }
 
-/// Parses an unsigned decimal number (digits only: no sign, no base
-/// prefix, no junk), as a strict `%u`/`%llu`.
+/// Parses an unsigned decimal number as a strict `%llu`.
 fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    table::parse_decimal(s.as_bytes())
 }
 
 /// Whether `s` looks like `maj:min`.
@@ -155,37 +152,30 @@ pub fn parse_ctr(data: &[u8]) -> Result<CtrConfig, CtrError> {
             (Some(p.to_string()), &args[1..])
         }
     };
-    let mode = match rest.get(1) {
-        None => SyncMode::Default,
-        Some(w) => SyncMode::parse(w.as_bytes()).ok_or_else(|| {
-            CtrError::inval(format!(
-                "unrecognised sync argument to dirty region log: {w}"
-            ))
-        })?,
-    };
     let rs_word = rest[0];
-    let region_size = parse_decimal(rs_word)
-        .filter(|&rs| rs <= u64::from(u32::MAX) && rs >= 2 && rs.is_power_of_two())
-        .filter(|&rs| rs <= target_len)
-        .ok_or_else(|| {
-            CtrError::inval(format!(
-                "invalid region size {rs_word} (a power of two, at least 2 and at most the target length {target_len})"
-            ))
+    let region = RegionArgs::parse(target_len, rs_word.as_bytes(), rest.get(1).map(|w| w.as_bytes()))
+        .map_err(|e| {
+            CtrError::inval(match e {
+                ArgError::SyncWord => format!(
+                    "unrecognised sync argument to dirty region log: {}",
+                    rest[1]
+                ),
+                ArgError::RegionSize => format!(
+                    "invalid region size {rs_word} (a power of two, at least 2 and at most the target length {target_len})"
+                ),
+                ArgError::TooManyRegions(_) => {
+                    format!("region count exceeds limit of {MAX_REGIONS}")
+                }
+            })
         })?;
-    let region_count = target_len.div_ceil(region_size);
-    if region_count > MAX_REGIONS {
-        return Err(CtrError::inval(format!(
-            "region count exceeds limit of {MAX_REGIONS}"
-        )));
-    }
     Ok(CtrConfig {
         target_len,
         type_word: type_word.to_string(),
         class,
         log_path,
-        region_size,
-        region_count,
-        mode,
+        region_size: u64::from(region.region_size),
+        region_count: region.region_count,
+        mode: region.sync,
         args: args.iter().map(|s| s.to_string()).collect(),
     })
 }

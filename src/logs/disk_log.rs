@@ -46,9 +46,10 @@ use crate::kernel_ext::debugfs::{self, Show};
 use crate::kernel_ext::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
 use crate::kernel_ext::dm_io::IoClient;
 use dm_log_shared::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
-use crate::logs::core_log::{alloc_words, new_regions, RegionArgs, Words};
+use super::regions::{alloc_words, new_regions, parse_region_args, write_table, Words};
 use crate::kernel_ext::workqueue::{DelayedWork, DelayedWorkFn};
 use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea, Runs};
+use dm_log_shared::table::RegionArgs;
 use core::fmt::{self, Write};
 use core::ops::Deref;
 use core::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -483,7 +484,7 @@ impl LogType for DiskLog {
                 e.to_errno()
             )
         })?;
-        let region_args = RegionArgs::parse("disk", target.len(), &args.tail(1))?;
+        let region_args = parse_region_args("disk", target.len(), &args.tail(1))?;
         let block_size = dev.logical_block_size() as usize;
         let area = LogArea::new(region_args.region_count, block_size).ok_or_else(|| {
             pr_err!(
@@ -714,7 +715,7 @@ impl LogType for DiskLog {
                 };
                 write!(out, "3 disk {} {}", self.dev.name(), health)
             }
-            StatusType::Table => self.args.write_table(out, "disk", Some(&self.dev.name())),
+            StatusType::Table => write_table(&self.args, out, "disk", Some(&self.dev.name())),
             StatusType::Ima => Ok(()),
         }
     }

@@ -8,10 +8,12 @@
 //! - [`disk_log`]: `disk`, state persisted on a log device in the C log's
 //!   format;
 //! - [`userspace_log`]: `userspace`, every operation forwarded to a log
-//!   server over the connector.
+//!   server over the connector;
+//! - [`regions`]: what the core and disk logs share.
 
 #![forbid(unsafe_code)]
 
 pub(crate) mod core_log;
 pub(crate) mod disk_log;
+mod regions;
 pub(crate) mod userspace_log;

@@ -6,6 +6,7 @@
 //!
 //! - [`engine`]: the bitmap region engine behind every log type;
 //! - [`ondisk`]: the disk log's on-disk format and the geometry of a log area;
+//! - [`table`]: the region arguments of a log's table line;
 //! - [`ulog`]: the userspace log protocol's wire format.
 
 #![no_std]
@@ -13,4 +14,5 @@
 
 pub mod engine;
 pub mod ondisk;
+pub mod table;
 pub mod ulog;
