@@ -14,7 +14,7 @@
 #   make print-kdir   print the test kernel's build tree
 #   make KDIR=/path   build against your own Rust-enabled kernel tree
 #   make modules_install [INSTALL_MOD_PATH=...]   install into updates/ + depmod
-#   make clippy | fmt-check | host-test | selftest | clean
+#   make clippy | fmt-check | check-layers | host-test | selftest | clean
 
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -32,7 +32,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: all module daemon kernel lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
 	crash-test bench \
-	clippy fmt fmt-check modules_install clean
+	clippy check-layers fmt fmt-check modules_install clean
 
 all: module
 
@@ -69,6 +69,11 @@ test-modules: $(KDIR_DEP)
 
 clippy: $(KDIR_DEP)
 	+$(KMAKE) CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver modules
+
+# unsafe only in src/kernel_ext/ (and daemon/src/sys.rs), and the compiler
+# refusing it in a log type and in the shared crate.
+check-layers: $(KDIR_DEP)
+	@KDIR=$(KDIR) $(ROOT)/scripts/check-layers.sh
 
 fmt:
 	rustfmt --edition 2021 $(ROOT)/src/dm_log_rs.rs

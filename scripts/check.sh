@@ -75,10 +75,12 @@ if grep -qE '^(warning|error)' /tmp/dmlog-clippy.log; then crc=1; fi
 count "clippy (make CLIPPY=1) clean" $crc
 make --no-print-directory fmt-check >/dev/null 2>&1
 count "rustfmt clean" $?
+"$DMLOG_ROOT/scripts/check-layers.sh"
+count "layers: unsafe only in src/kernel_ext and the daemon's sys module, refused by the compiler elsewhere" $?
 make --no-print-directory daemon
 count "log daemon (dm-logd, dm-ulog-tool) builds" $?
-# clippy rebuilt the object with clippy-driver: build it again with rustc.
-touch src/dm_log_rs.rs && make --no-print-directory KDIR="$KDIR" module >/dev/null
+# clippy rebuilt the objects with clippy-driver: build them again with rustc.
+touch src/dm_log_rs.rs src/shared/lib.rs && make --no-print-directory KDIR="$KDIR" module >/dev/null
 
 for impl in rs c; do
 	step "QEMU kselftests, LOG_IMPL=$impl"
