@@ -56,7 +56,9 @@ const _: () = {
     assert!(offset_of!(dm_ulog_request, data) == ulog::HEADER_LEN);
     assert!(DM_ULOG_REQUEST_VERSION == ulog::VERSION);
     assert!(DM_NAME_LEN as usize == ulog::DEVICE_NAME_MAX);
-    assert!(CN_IDX_DM == ulog::CN_IDX_DM && CN_VAL_DM_USERSPACE_LOG == ulog::CN_VAL_DM_USERSPACE_LOG);
+    assert!(
+        CN_IDX_DM == ulog::CN_IDX_DM && CN_VAL_DM_USERSPACE_LOG == ulog::CN_VAL_DM_USERSPACE_LOG
+    );
     assert!(size_of::<cn_msg>() == ulog::CN_MSG_LEN);
     // Request types: the first, the last, and one between.
     assert!(DM_ULOG_CTR == ulog::RequestType::Ctr as u32);

@@ -22,6 +22,7 @@ use core::{
     ptr,
     sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
+use dm_log_shared::status::StatusWriter;
 use kernel::{
     ffi::{c_char, c_void},
     str::CStr,
@@ -117,21 +118,6 @@ unsafe impl<T: Show> Send for File<T> {}
 // SAFETY: No method uses `&self`.
 unsafe impl<T: Show> Sync for File<T> {}
 
-/// Collects formatted output into a fixed buffer, truncating.
-struct Buf {
-    data: [u8; MAX_SHOW],
-    len: usize,
-}
-
-impl Write for Buf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let n = s.len().min(MAX_SHOW - self.len);
-        self.data[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
-}
-
 impl<T: Show> File<T> {
     const FOPS: bindings::file_operations = bindings::file_operations {
         // An open file holds a reference on this module: the VFS calls into
@@ -190,20 +176,20 @@ impl<T: Show> File<T> {
         // SAFETY: `private` is the file's `Arc<T>`, kept alive until the file
         // is removed, which waits for this read to return.
         let data = unsafe { <Arc<T> as ForeignOwnable>::borrow(private) };
-        let mut out = Buf {
-            data: [0; MAX_SHOW],
-            len: 0,
-        };
+        // One byte more for the writer's NUL, which is not shown.
+        let mut text = [0u8; MAX_SHOW + 1];
+        let mut out = StatusWriter::new(&mut text);
         let _ = data.show(&mut out);
+        let len = out.written();
         // SAFETY: `buf`/`count`/`ppos` come from the VFS; the kernel buffer
-        // is valid for `out.len` bytes.
+        // is valid for `len` bytes.
         unsafe {
             bindings::simple_read_from_buffer(
                 buf.cast::<c_void>(),
                 count,
                 ppos,
-                out.data.as_ptr().cast::<c_void>(),
-                out.len,
+                text.as_ptr().cast::<c_void>(),
+                len,
             )
         }
     }

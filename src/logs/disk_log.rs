@@ -42,17 +42,19 @@
 //! crash adds to the resync to the regions cleaned in the last second (at most
 //! `clean_batch`, 1/256 of the regions or 32).
 
-use crate::kernel_ext::debugfs::{self, Show};
-use crate::kernel_ext::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
-use crate::kernel_ext::dm_io::IoClient;
-use dm_log_shared::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
 use super::regions::{alloc_words, new_regions, parse_region_args, write_table, Words};
+use crate::kernel_ext::debugfs::{self, Show};
+use crate::kernel_ext::dirty_log::{
+    Args, DmDev, LogType, Region, StatusType, StatusWriter, Target,
+};
+use crate::kernel_ext::dm_io::IoClient;
 use crate::kernel_ext::workqueue::{DelayedWork, DelayedWorkFn};
-use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea, Runs};
-use dm_log_shared::table::RegionArgs;
 use core::fmt::{self, Write};
 use core::ops::Deref;
 use core::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
+use dm_log_shared::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
+use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea, Runs};
+use dm_log_shared::table::RegionArgs;
 use kernel::{
     c_str, new_mutex,
     prelude::*,

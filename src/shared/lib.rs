@@ -6,6 +6,7 @@
 //!
 //! - [`engine`]: the bitmap region engine behind every log type;
 //! - [`ondisk`]: the disk log's on-disk format and the geometry of a log area;
+//! - [`status`]: status strings in fixed buffers, truncated as device-mapper does;
 //! - [`table`]: the region arguments of a log's table line;
 //! - [`ulog`]: the userspace log protocol's wire format.
 
@@ -14,5 +15,6 @@
 
 pub mod engine;
 pub mod ondisk;
+pub mod status;
 pub mod table;
 pub mod ulog;

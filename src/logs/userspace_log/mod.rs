@@ -26,7 +26,9 @@
 mod protocol;
 pub(crate) mod transport;
 
-use crate::kernel_ext::dirty_log::{Args, DmDev, LogType, Region, StatusType, StatusWriter, Target};
+use crate::kernel_ext::dirty_log::{
+    Args, DmDev, LogType, Region, StatusType, StatusWriter, Target,
+};
 use core::{
     fmt::{self, Write},
     ops::RangeInclusive,
@@ -39,7 +41,9 @@ use kernel::{
     sync::{Arc, Mutex, SpinLock},
     time::Ktime,
 };
-use protocol::{encode_regions, RequestType, DEVICE_NAME_MAX, MAX_DATA, REGIONS_PER_REQUEST, UUID_MAX};
+use protocol::{
+    encode_regions, RequestType, DEVICE_NAME_MAX, MAX_DATA, REGIONS_PER_REQUEST, UUID_MAX,
+};
 use transport::{uuid_tail, RateLimit, Request, Transport, REPLY_MAX};
 
 pub(crate) use protocol::CN_ID;

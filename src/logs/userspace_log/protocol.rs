@@ -9,8 +9,8 @@
 
 use crate::kernel_ext::connector::{self, CbId};
 pub(crate) use dm_log_shared::ulog::{
-    encode_regions, u64_at, Header, RequestType, DEVICE_NAME_MAX, HEADER_LEN, REGIONS_PER_REQUEST, UUID_MAX,
-    VERSION,
+    encode_regions, u64_at, Header, RequestType, DEVICE_NAME_MAX, HEADER_LEN, REGIONS_PER_REQUEST,
+    UUID_MAX, VERSION,
 };
 use dm_log_shared::ulog::{CN_IDX_DM, CN_VAL_DM_USERSPACE_LOG};
 
