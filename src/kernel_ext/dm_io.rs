@@ -10,7 +10,7 @@
 //! process context only.
 
 use crate::kernel_ext::bindings;
-use crate::kernel_ext::dirty_log::DmDev;
+use crate::kernel_ext::block::BlockDevice;
 use core::{
     ops::Range,
     pin::pin,
@@ -54,7 +54,7 @@ impl IoClient {
 
     /// Reads `buf.len()` bytes (a multiple of the sector size) from `dev`
     /// at `sector`.
-    pub(crate) fn read(&self, dev: &DmDev, sector: u64, buf: &mut [u8]) -> Result {
+    pub(crate) fn read(&self, dev: &BlockDevice, sector: u64, buf: &mut [u8]) -> Result {
         self.io(
             dev,
             bindings::req_op_REQ_OP_READ,
@@ -66,14 +66,14 @@ impl IoClient {
 
     /// Writes `buf` (a multiple of the sector size long) to `dev` at
     /// `sector`.
-    pub(crate) fn write(&self, dev: &DmDev, sector: u64, buf: &[u8]) -> Result {
+    pub(crate) fn write(&self, dev: &BlockDevice, sector: u64, buf: &[u8]) -> Result {
         // CAST: dm-io only reads the memory of a write.
         let p = buf.as_ptr().cast_mut();
         self.io(dev, bindings::req_op_REQ_OP_WRITE, sector, p, buf.len())
     }
 
     /// Flushes `dev`'s volatile write cache (an empty `REQ_PREFLUSH` write).
-    pub(crate) fn flush(&self, dev: &DmDev) -> Result {
+    pub(crate) fn flush(&self, dev: &BlockDevice) -> Result {
         let op = bindings::req_op_REQ_OP_WRITE | (1 << bindings::req_flag_bits___REQ_PREFLUSH);
         // No data: dm-io never looks at the memory of a 0-sector region.
         self.io(dev, op, 0, NonNull::<u8>::dangling().as_ptr(), 0)
@@ -92,7 +92,7 @@ impl IoClient {
     /// not made durable by it.
     pub(crate) fn write_runs(
         &self,
-        dev: &DmDev,
+        dev: &BlockDevice,
         buf: &[u8],
         runs: impl Iterator<Item = Range<usize>>,
         fua: bool,
@@ -134,7 +134,7 @@ impl IoClient {
                 context,
             };
             let mut region = bindings::dm_io_region {
-                bdev: dev.bdev(),
+                bdev: dev.as_raw(),
                 sector: (run.start / SECTOR_SIZE) as u64,
                 count: (len / SECTOR_SIZE) as u64,
             };
@@ -202,13 +202,13 @@ impl IoClient {
         }
     }
 
-    fn io(&self, dev: &DmDev, op: u32, sector: u64, buf: *mut u8, len: usize) -> Result {
+    fn io(&self, dev: &BlockDevice, op: u32, sector: u64, buf: *mut u8, len: usize) -> Result {
         if len % SECTOR_SIZE != 0 {
             return Err(EINVAL);
         }
         let mut req = self.request(op, buf);
         let mut region = bindings::dm_io_region {
-            bdev: dev.bdev(),
+            bdev: dev.as_raw(),
             sector,
             count: (len / SECTOR_SIZE) as u64,
         };

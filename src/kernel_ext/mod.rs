@@ -9,12 +9,14 @@
 //! - [`bindings`]: generated FFI bindings, used only here;
 //! - [`dirty_log`]: the dirty-log API: the log-type trait and its C ops
 //!   table, type registration, the exported registry;
+//! - [`block`]: block devices (size, block size, FUA);
 //! - [`dm_io`]: dm-io, synchronous block I/O (the disk log);
 //! - [`connector`]: the netlink connector (the userspace log);
 //! - [`debugfs`]: debugfs files (per-log counters);
 //! - [`workqueue`]: a delayed work item (6.12's crate has only plain work).
 
 pub(crate) mod bindings;
+pub(crate) mod block;
 pub(crate) mod connector;
 pub(crate) mod debugfs;
 pub(crate) mod dirty_log;

@@ -330,7 +330,7 @@ impl DiskState {
         // media after one round trip instead of a write and a cache flush.
         // Elsewhere FUA would cost a cache flush per write: plain writes,
         // then one cache flush, as C does.
-        let fua = self.dev.has_fua();
+        let fua = self.dev.bdev().has_fua();
         let written = match self.write_changed(&mut io, fua) {
             Ok(n) => n,
             Err(e) => {
@@ -352,7 +352,7 @@ impl DiskState {
         // rare case.)
         io.unflushed |= !fua && written != 0;
         if dirtied && (written == 0 || io.unflushed) {
-            if let Err(e) = self.client.flush(&self.dev) {
+            if let Err(e) = self.client.flush(self.dev.bdev()) {
                 self.dirtied.store(true, Ordering::Release);
                 self.dev_flush_failed.store(true, Ordering::Release);
                 self.fail_device();
@@ -392,7 +392,7 @@ impl DiskState {
         }
         let runs = Runs::new(taken, self.area.block_size());
         self.client
-            .write_runs(&self.dev, buf, runs, fua)
+            .write_runs(self.dev.bdev(), buf, runs, fua)
             .inspect_err(|_| {
                 for (w, &bits) in taken.iter().enumerate() {
                     let mut bits = bits;
@@ -410,7 +410,7 @@ impl DiskState {
     /// new or unreadable log).
     fn load(&self, io: &mut IoState) -> u64 {
         let name = self.dev.name();
-        if self.client.read(&self.dev, 0, &mut io.buf).is_err() {
+        if self.client.read(self.dev.bdev(), 0, &mut io.buf).is_err() {
             pr_warn!(
                 "disk: {}: cannot read the log header; all regions out of sync\n",
                 name
@@ -487,7 +487,7 @@ impl LogType for DiskLog {
             )
         })?;
         let region_args = parse_region_args("disk", target.len(), &args.tail(1))?;
-        let block_size = dev.logical_block_size() as usize;
+        let block_size = dev.bdev().logical_block_size() as usize;
         let area = LogArea::new(region_args.region_count, block_size).ok_or_else(|| {
             pr_err!(
                 "disk: log device {} has block size {}\n",
@@ -496,13 +496,13 @@ impl LogType for DiskLog {
             );
             EINVAL
         })?;
-        if area.len() as u64 > dev.size_bytes() {
+        if area.len() as u64 > dev.bdev().size_bytes() {
             pr_err!(
                 "disk: log device {} too small: need {} bytes for {} regions, has {}\n",
                 dev.name(),
                 area.len(),
                 region_args.region_count,
-                dev.size_bytes()
+                dev.bdev().size_bytes()
             );
             return Err(EINVAL);
         }
@@ -596,11 +596,14 @@ impl LogType for DiskLog {
         self.serialise(&mut io.buf, 0, nblocks);
         self.changed.fill(false);
         self.dirtied.store(false, Ordering::Release);
-        let r = self.client.write(&self.dev, 0, &io.buf).and_then(|()| {
-            self.client.flush(&self.dev).inspect_err(|_| {
-                self.dev_flush_failed.store(true, Ordering::Release);
-            })
-        });
+        let r = self
+            .client
+            .write(self.dev.bdev(), 0, &io.buf)
+            .and_then(|()| {
+                self.client.flush(self.dev.bdev()).inspect_err(|_| {
+                    self.dev_flush_failed.store(true, Ordering::Release);
+                })
+            });
         io.unflushed = r.is_err();
         if let Err(e) = r {
             pr_warn!("disk: {}: cannot write the log header\n", self.dev.name());

@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
 
-use crate::kernel_ext::bindings;
+use crate::kernel_ext::{bindings, block::BlockDevice};
 use core::ptr::NonNull;
 use kernel::{
     error::to_result,
@@ -116,31 +116,11 @@ impl DmDev {
         unsafe { CStr::from_char_ptr(name) }
     }
 
-    /// The underlying block device, for the I/O abstraction.
-    pub(crate) fn bdev(&self) -> *mut kernel::bindings::block_device {
-        // SAFETY: By the type invariant `dev` is valid.
-        unsafe { (*self.dev.as_ptr()).bdev }
-    }
-
-    /// Size of the device in bytes.
-    pub(crate) fn size_bytes(&self) -> u64 {
-        // SAFETY: `bdev()` is the valid block device of an open `dm_dev`.
-        unsafe { bindings::dmlogrs_bdev_nr_bytes(self.bdev()) }
-    }
-
-    /// The device's logical block size in bytes.
-    pub(crate) fn logical_block_size(&self) -> u32 {
-        // SAFETY: `bdev()` is the valid block device of an open `dm_dev`.
-        unsafe { bindings::dmlogrs_bdev_logical_block_size(self.bdev()) }
-    }
-
-    /// Whether the device's queue takes `REQ_FUA` writes (`bdev_fua()`);
-    /// where it does not, the block layer follows each FUA write with a cache
-    /// flush. A stacked device may still emulate FUA below. May change while
-    /// the device is open (a table reload, a SCSI cache mode change).
-    pub(crate) fn has_fua(&self) -> bool {
-        // SAFETY: `bdev()` is the valid block device of an open `dm_dev`.
-        unsafe { bindings::dmlogrs_bdev_fua(self.bdev()) }
+    /// The device's block device.
+    pub(crate) fn bdev(&self) -> &BlockDevice {
+        // SAFETY: By the type invariant `dev` is valid and holds its block
+        // device open until it is put, when `self` is dropped.
+        unsafe { BlockDevice::from_raw((*self.dev.as_ptr()).bdev) }
     }
 }
 
