@@ -22,11 +22,13 @@ use core::{
     sync::atomic::{AtomicPtr, Ordering},
 };
 use kernel::{
+    error::from_result,
     ffi::{c_char, c_int, c_uint},
     fmt, new_mutex,
     prelude::*,
     str::{BStr, CStr, CString},
     sync::Mutex,
+    types::ScopeGuard,
 };
 
 /// A registered type: a `struct dm_dirty_log_type` owned by its registrant.
@@ -183,30 +185,27 @@ fn with_registry<R>(f: impl FnOnce(&Registry) -> R) -> Option<R> {
 pub(crate) unsafe extern "C" fn dm_dirty_log_type_register(
     ty: *mut bindings::dm_dirty_log_type,
 ) -> c_int {
-    let Some(ty) = NonNull::new(ty) else {
-        return EINVAL.to_errno();
-    };
-    // SAFETY: `ty` is valid per the function's safety requirements.
-    if unsafe { (*ty.as_ptr()).name }.is_null() {
-        return EINVAL.to_errno();
-    }
-    // INVARIANT: The caller keeps the table valid while registered.
-    let t = TypeRef(ty);
-    with_registry(|reg| {
-        let mut types = reg.types.lock();
-        if Registry::find(&types, t.name()).is_some() {
-            return EBUSY.to_errno();
+    from_result(|| {
+        let ty = NonNull::new(ty).ok_or(EINVAL)?;
+        // SAFETY: `ty` is valid per the function's safety requirements.
+        if unsafe { (*ty.as_ptr()).name }.is_null() {
+            return Err(EINVAL);
         }
-        if let Some(free) = types.iter_mut().find(|slot| slot.is_none()) {
-            *free = Some(t);
-            return 0;
-        }
-        match types.push(Some(t), GFP_KERNEL) {
-            Ok(()) => 0,
-            Err(_) => ENOMEM.to_errno(),
-        }
+        // INVARIANT: The caller keeps the table valid while registered.
+        let t = TypeRef(ty);
+        with_registry(|reg| {
+            let mut types = reg.types.lock();
+            if Registry::find(&types, t.name()).is_some() {
+                return Err(EBUSY);
+            }
+            match types.iter_mut().find(|slot| slot.is_none()) {
+                Some(free) => *free = Some(t),
+                None => types.push(Some(t), GFP_KERNEL)?,
+            }
+            Ok(0)
+        })
+        .unwrap_or(Err(EINVAL))
     })
-    .unwrap_or(EINVAL.to_errno())
 }
 
 /// Unregisters a dirty-log type. Returns `-EINVAL` if it is not registered.
@@ -218,20 +217,18 @@ pub(crate) unsafe extern "C" fn dm_dirty_log_type_register(
 pub(crate) unsafe extern "C" fn dm_dirty_log_type_unregister(
     ty: *mut bindings::dm_dirty_log_type,
 ) -> c_int {
-    with_registry(|reg| {
-        let mut types = reg.types.lock();
-        match types
-            .iter_mut()
-            .find(|slot| slot.is_some_and(|t| ptr::eq(t.0.as_ptr(), ty)))
-        {
-            Some(slot) => {
-                *slot = None;
-                0
-            }
-            None => EINVAL.to_errno(),
-        }
+    from_result(|| {
+        with_registry(|reg| {
+            let mut types = reg.types.lock();
+            let slot = types
+                .iter_mut()
+                .find(|slot| slot.is_some_and(|t| ptr::eq(t.0.as_ptr(), ty)))
+                .ok_or(EINVAL)?;
+            *slot = None;
+            Ok(0)
+        })
+        .unwrap_or(Err(EINVAL))
     })
-    .unwrap_or(EINVAL.to_errno())
 }
 
 /// The mirror's flush callback type, as in `struct dm_dirty_log`.
@@ -266,34 +263,38 @@ pub(crate) unsafe extern "C" fn dm_dirty_log_create(
         );
         return ptr::null_mut();
     };
+    // `get` took a reference on the type's module: a log that is not made
+    // drops it.
+    let module = t.module();
+    let module_ref = ScopeGuard::new(|| {
+        // SAFETY: Drops the reference `get` took, once.
+        unsafe { kernel::bindings::module_put(module) }
+    });
     // SAFETY: A registered table is valid (type invariant of `TypeRef`), and
     // the module reference taken by `get` keeps it registered.
-    let ctr = unsafe { (*t.0.as_ptr()).ctr };
-    let log = KBox::new(
+    let Some(ctr) = (unsafe { (*t.0.as_ptr()).ctr }) else {
+        return ptr::null_mut();
+    };
+    let Ok(mut log) = KBox::new(
         bindings::dm_dirty_log {
             type_: t.0.as_ptr(),
             flush_callback_fn,
             context: ptr::null_mut(),
         },
         GFP_KERNEL,
-    );
-    let (Some(ctr), Ok(log)) = (ctr, log) else {
-        // SAFETY: Drops the reference `get` took.
-        unsafe { kernel::bindings::module_put(t.module()) };
+    ) else {
         return ptr::null_mut();
     };
-    let log = KBox::into_raw(log);
-    // SAFETY: `log` is a valid, initialised log; `ti`, `argc` and `argv` are
-    // valid per the function's safety requirements.
-    if unsafe { ctr(log, ti, argc, argv) } != 0 {
-        // SAFETY: `log` came from `KBox::into_raw` above and the failed
-        // constructor left no reference to it.
-        drop(unsafe { KBox::from_raw(log) });
-        // SAFETY: Drops the reference `get` took.
-        unsafe { kernel::bindings::module_put(t.module()) };
+    // SAFETY: `log` is a valid, initialised log, which does not move when the
+    // box is given away below; `ti`, `argc` and `argv` are valid per the
+    // function's safety requirements. A failed constructor keeps no
+    // reference to `log`.
+    if unsafe { ctr(&mut *log, ti, argc, argv) } != 0 {
         return ptr::null_mut();
     }
-    log
+    // The log holds the module reference now, until `dm_dirty_log_destroy`.
+    module_ref.dismiss();
+    KBox::into_raw(log)
 }
 
 /// Destroys a log made by [`dm_dirty_log_create`] and drops its reference on

@@ -37,9 +37,10 @@ use core::{
 use kernel::{
     c_str, new_mutex, new_spinlock,
     prelude::*,
-    str::CStr,
+    str::{BStr, CStr},
     sync::{Arc, Mutex, SpinLock},
     time::Ktime,
+    types::ScopeGuard,
 };
 use protocol::{
     encode_regions, RequestType, DEVICE_NAME_MAX, MAX_DATA, REGIONS_PER_REQUEST, UUID_MAX,
@@ -371,94 +372,110 @@ impl UserspaceLog {
         Ok(())
     }
 
-    /// The constructor's exchange with the server, after which the server
-    /// has a log that must be destroyed if anything fails.
-    fn create(
-        transport: &Transport,
-        target: &Target,
-        uuid: &[u8],
-        luid: u64,
-        ctr_args: &[u8],
-    ) -> Result<Created> {
-        let tail = uuid_tail(uuid);
-        let call = |request_type, data: &[u8], reply: &mut [u8], expect| {
-            let req = Request {
-                uuid,
-                luid,
-                request_type,
-                data,
-            };
-            transport.call(&req, reply, expect)
-        };
-        let mut dev = [0u8; DEVICE_NAME_MAX];
-        let dev_len =
-            call(RequestType::Ctr, ctr_args, &mut dev, 0..=DEVICE_NAME_MAX).inspect_err(|&e| {
+    /// Sends the constructor's request to the server; returns the length of
+    /// the device name in `dev` the server answered with.
+    fn server_ctr(call: &Caller<'_>, ctr_args: &[u8], dev: &mut [u8]) -> Result<usize> {
+        call.call(RequestType::Ctr, ctr_args, dev, 0..=DEVICE_NAME_MAX)
+            .inspect_err(|&e| {
                 if e == ESRCH {
-                    pr_err!("userspace log [{}]: userspace log server not found\n", tail);
+                    pr_err!(
+                        "userspace log [{}]: userspace log server not found\n",
+                        call.tail()
+                    );
                 } else {
                     pr_err!(
                         "userspace log [{}]: the log server failed to create the log: {:?}\n",
-                        tail,
+                        call.tail(),
                         e
                     );
                 }
-            })?;
-        let created = (|| {
-            let mut rs = [0u8; 8];
-            call(RequestType::GetRegionSize, &[], &mut rs, 8..=8).inspect_err(|e| {
+            })
+    }
+
+    /// What the constructor learns from the server once it has the log: the
+    /// region size, and the log device named in its answer (`dev`).
+    fn created(call: &Caller<'_>, target: &Target, dev: &[u8]) -> Result<Created> {
+        let tail = call.tail();
+        let mut rs = [0u8; 8];
+        call.call(RequestType::GetRegionSize, &[], &mut rs, 8..=8)
+            .inspect_err(|e| {
                 pr_err!(
                     "userspace log [{}]: cannot get the region size: {:?}\n",
                     tail,
                     e
                 )
             })?;
-            let region_size = word(&rs, 0);
-            let region_count = match u32::try_from(region_size) {
-                Ok(rs) if rs >= 2 && rs.is_power_of_two() && u64::from(rs) <= target.len() => {
-                    target.len().div_ceil(u64::from(rs))
-                }
-                _ => {
+        let region_size = word(&rs, 0);
+        let region_count = match u32::try_from(region_size) {
+            Ok(rs) if rs >= 2 && rs.is_power_of_two() && u64::from(rs) <= target.len() => {
+                target.len().div_ceil(u64::from(rs))
+            }
+            _ => {
+                pr_err!(
+                    "userspace log [{}]: the log server gave an invalid region size {} (need a power of two, at least 2, at most {})\n",
+                    tail,
+                    region_size,
+                    target.len()
+                );
+                return Err(EINVAL);
+            }
+        };
+        let log_dev = match dev.iter().position(|&b| b == 0) {
+            None if !dev.is_empty() => {
+                pr_err!(
+                    "userspace log [{}]: the device name from the log server is not terminated\n",
+                    tail
+                );
+                return Err(EINVAL);
+            }
+            Some(0) | None => None,
+            Some(nul) => {
+                let name = CStr::from_bytes_with_nul(&dev[..=nul]).map_err(|_| EINVAL)?;
+                Some(target.get_device(name).inspect_err(|e| {
                     pr_err!(
-                        "userspace log [{}]: the log server gave an invalid region size {} (need a power of two, at least 2, at most {})\n",
+                        "userspace log [{}]: failed to register {} with device-mapper: {:?}\n",
                         tail,
-                        region_size,
-                        target.len()
-                    );
-                    return Err(EINVAL);
-                }
-            };
-            let log_dev = match dev[..dev_len].iter().position(|&b| b == 0) {
-                None if dev_len > 0 => {
-                    pr_err!(
-                        "userspace log [{}]: the device name from the log server is not terminated\n",
-                        tail
-                    );
-                    return Err(EINVAL);
-                }
-                Some(0) | None => None,
-                Some(nul) => {
-                    let name = CStr::from_bytes_with_nul(&dev[..=nul]).map_err(|_| EINVAL)?;
-                    Some(target.get_device(name).inspect_err(|e| {
-                        pr_err!(
-                            "userspace log [{}]: failed to register {} with device-mapper: {:?}\n",
-                            tail,
-                            name,
-                            e
-                        )
-                    })?)
-                }
-            };
-            Ok(Created {
-                region_size: region_size as u32,
-                region_count,
-                log_dev,
-            })
-        })();
-        if created.is_err() {
-            // Leave nothing behind on the server either.
-            let _ = call(RequestType::Dtr, &[], &mut [], 0..=0);
-        }
-        created
+                        name,
+                        e
+                    )
+                })?)
+            }
+        };
+        Ok(Created {
+            // CAST: Checked to fit above.
+            region_size: region_size as u32,
+            region_count,
+            log_dev,
+        })
+    }
+}
+
+/// Requests of a log that is being constructed (no `UserspaceLog` yet).
+struct Caller<'a> {
+    transport: &'a Transport,
+    uuid: &'a [u8],
+    luid: u64,
+}
+
+impl Caller<'_> {
+    fn call(
+        &self,
+        request_type: RequestType,
+        data: &[u8],
+        reply: &mut [u8],
+        expect: RangeInclusive<usize>,
+    ) -> Result<usize> {
+        let req = Request {
+            uuid: self.uuid,
+            luid: self.luid,
+            request_type,
+            data,
+        };
+        self.transport.call(&req, reply, expect)
+    }
+
+    fn tail(&self) -> &BStr {
+        uuid_tail(self.uuid)
     }
 }
 
@@ -512,7 +529,19 @@ impl LogType for UserspaceLog {
         };
         let status_buf = KVec::from_elem(0u8, REPLY_MAX, GFP_KERNEL)?;
         let luid = NEXT_LUID.fetch_add(1, Ordering::Relaxed);
-        let created = Self::create(transport, &target, uuid, luid, &ctr_args)?;
+        let call = Caller {
+            transport,
+            uuid,
+            luid,
+        };
+        let mut dev = [0u8; DEVICE_NAME_MAX];
+        let dev_len = Self::server_ctr(&call, &ctr_args, &mut dev)?;
+        // The server has the log now: any failure below destroys it there
+        // too, leaving nothing behind.
+        let on_server = ScopeGuard::new(|| {
+            let _ = call.call(RequestType::Dtr, &[], &mut [], 0..=0);
+        });
+        let created = Self::created(&call, &target, &dev[..dev_len])?;
         let log = KBox::pin_init(
             pin_init!(UserspaceLog {
                 transport: transport.clone(),
@@ -532,18 +561,9 @@ impl LogType for UserspaceLog {
                 status_buf <- new_mutex!(status_buf, "dm_log_rs:ulog_status"),
             }),
             GFP_KERNEL,
-        );
-        if log.is_err() {
-            // The log never existed here: destroy it on the server too.
-            let req = Request {
-                uuid,
-                luid,
-                request_type: RequestType::Dtr,
-                data: &[],
-            };
-            let _ = transport.call(&req, &mut [], 0..=0);
-        }
-        log
+        )?;
+        on_server.dismiss();
+        Ok(log)
     }
 
     fn presuspend(&self) -> Result {
