@@ -679,7 +679,7 @@ impl DirtyLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CountingStore, MemStore};
+    use crate::store::testing::{CountingStore, MemStore};
 
     fn ctr(s: &str) -> Result<CtrConfig, CtrError> {
         parse_ctr(s.as_bytes())
@@ -973,7 +973,7 @@ mod tests {
         // 1 GiB target, 64 KiB regions = 16384 regions = 2048 bitmap bytes:
         // area 1024 + 2048 = 3072 bytes, 6 blocks.
         let table = format!("2097152 disk {p} 128");
-        let open = |stats_out: &mut Option<std::rc::Rc<crate::store::IoStats>>| {
+        let open = |stats_out: &mut Option<std::rc::Rc<crate::store::testing::IoStats>>| {
             let cfg = ctr(&table).unwrap();
             let dev = open_log_device(&p, disk_area_len(cfg.region_count)).unwrap();
             assert!(dev.hold.is_none());

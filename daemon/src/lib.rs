@@ -20,10 +20,9 @@
 //!   device, or memory for tests).
 //! - [`server`]: the request dispatcher over many logs.
 //! - [`runloop`]: the poll loop shared by `dm-logd` and `dm-ulog-tool serve`.
-//! - [`hostile`]: hostile message builders used by `dm-ulog-tool`.
 //! - [`sys`]: the only module with `unsafe` code: thin libc wrappers for the
 //!   netlink socket, `signalfd` and `poll`.
-//! - [`logging`], [`errno`], [`rng`]: small helpers.
+//! - [`logging`], [`errno`]: small helpers.
 
 #![deny(unsafe_code)]
 
@@ -35,9 +34,7 @@ pub mod logging;
 
 pub mod dirtylog;
 pub mod errno;
-pub mod hostile;
 pub mod proto;
-pub mod rng;
 pub mod runloop;
 pub mod server;
 pub mod store;

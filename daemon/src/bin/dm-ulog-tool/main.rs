@@ -3,12 +3,20 @@
 //! `dm-ulog-tool`: a hostile peer for testing the kernel side of the
 //! `userspace` dirty log. It sends garbage on the device-mapper log
 //! connector, or serves logs correctly while injecting malformed replies.
+//! Its message builders ([`hostile`]) and random numbers ([`rng`]) are its
+//! own: none of it is in the daemon's library.
+
+#![deny(unsafe_code)]
+
+mod hostile;
+mod rng;
+
+use hostile::{Injector, Mode, MODES};
+use rng::Rng;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use dm_logd::hostile::{self, Injector, Mode, MODES};
-use dm_logd::rng::Rng;
 use dm_logd::runloop;
 use dm_logd::server::Server;
 use dm_logd::sys::{NetlinkSocket, SignalFd};

@@ -7,10 +7,12 @@
 
 use std::io;
 
-use crate::proto::{self, CnMsg, Request, RequestHeader, RequestType, HEADER_LEN, PAYLOAD_OFFSET};
 use crate::rng::Rng;
-use crate::runloop::BeforeReply;
-use crate::sys::NetlinkSocket;
+use dm_logd::proto::{
+    self, CnMsg, Request, RequestHeader, RequestType, HEADER_LEN, PAYLOAD_OFFSET,
+};
+use dm_logd::runloop::BeforeReply;
+use dm_logd::sys::NetlinkSocket;
 
 /// How many forged replies [`Mode::Flood`] sends ahead of each real reply.
 pub const FLOOD_LEN: usize = 300;
@@ -367,8 +369,8 @@ pub fn open_sender() -> io::Result<NetlinkSocket> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::{parse_datagram, Incoming, RequestType};
-    use crate::server::Server;
+    use dm_logd::proto::{parse_datagram, Incoming, RequestType};
+    use dm_logd::server::Server;
 
     fn sample() -> (Request, Vec<u8>) {
         let mut s = Server::new();
