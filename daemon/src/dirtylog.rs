@@ -1,279 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The log types served by the daemon, mirroring `drivers/md/dm-log.c`.
-//!
-//! - `core` (alias `clustered-core`): `<region_size> [sync|nosync]`, state in
-//!   memory only.
-//! - `disk` (alias `clustered-disk`): `<log_path> <region_size> [sync|nosync]`,
-//!   the clean bitmap persisted in the kernel disk log's on-disk format, byte
-//!   for byte, on a block device (path or `maj:min`) or a regular file.
-//!
-//! As in LVM and cmirrord tables, the arguments may be preceded by their
-//! count (`disk 3 /dev/vg/log 1024 nosync`); the count is recognised when it
-//! is a decimal number equal to the number of arguments that follow it.
-//!
-//! # On-disk format
-//!
-//! Sector 0 holds a little-endian header: `u32 magic = 0x4D695272` at 0,
-//! `u32 version = 2` at 4, `u64 nr_regions` at 8. The clean bitmap (bit `i`
-//! at byte `i / 8`, bit `i % 8`, 1 = clean) starts at byte 1024 and takes
-//! `roundup(R, 64) / 8` bytes; the whole area is that rounded up to 512
-//! bytes. Unlike the kernel, a flush rewrites only the 512-byte blocks that
-//! changed since the last successful write.
+//! The log types served by the daemon, mirroring `drivers/md/dm-log.c`:
+//! `core` (alias `clustered-core`), state in memory only, and `disk` (alias
+//! `clustered-disk`), the clean bitmap persisted in the kernel disk log's
+//! on-disk format ([`dm_log_shared::ondisk`]), byte for byte. Unlike the
+//! kernel's C log, a flush rewrites only the [`BLOCK`]s that changed since
+//! the last successful write. Constructor lines are parsed by [`crate::ctr`],
+//! log devices opened by [`crate::device`].
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::sync::atomic::AtomicU64;
 
-use crate::engine::{words_for, Regions, SyncMode, MAX_REGIONS};
+use crate::ctr::{CtrConfig, LogClass};
+use crate::device::{disk_area_len, open_log_device, LogDevice, BLOCK};
+use crate::engine::{words_for, Regions, SyncMode};
 use crate::errno;
-use crate::store::{FileStore, Store};
-use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea};
-use dm_log_shared::table::{self, ArgError, RegionArgs};
-
-/// Block size of the log I/O and of the change tracking.
-pub const BLOCK: usize = ondisk::MIN_BLOCK_SIZE;
+use crate::error::{Error, Result};
+use dm_log_shared::ondisk::{Header, HeaderError, LogArea};
 
 /// Storage of one engine bitmap.
 pub type Words = Box<[AtomicU64]>;
-
-/// The two families of log types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogClass {
-    /// In-memory (`core`, `clustered-core`).
-    Core,
-    /// Persistent (`disk`, `clustered-disk`).
-    Disk,
-}
-
-/// A validated constructor line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CtrConfig {
-    /// Target length in sectors.
-    pub target_len: u64,
-    /// The log type word as given (printed back in the status).
-    pub type_word: String,
-    /// Its family.
-    pub class: LogClass,
-    /// The log device or file (disk-like only).
-    pub log_path: Option<String>,
-    /// Region size in sectors.
-    pub region_size: u64,
-    /// `ceil(target_len / region_size)`.
-    pub region_count: u64,
-    /// The sync keyword.
-    pub mode: SyncMode,
-    /// The type's arguments (without the optional leading count).
-    pub args: Vec<String>,
-}
-
-/// A constructor failure: the errno to reply and a message for the log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CtrError {
-    /// Positive errno.
-    pub errno: i32,
-    /// What went wrong.
-    pub msg: String,
-}
-
-impl CtrError {
-    fn inval(msg: impl Into<String>) -> Self {
-        CtrError {
-            errno: libc::EINVAL,
-            msg: msg.into(),
-        }
-    }
-}
-
-/// Parses an unsigned decimal number as a strict `%llu`.
-fn parse_decimal(s: &str) -> Option<u64> {
-    table::parse_decimal(s.as_bytes())
-}
-
-/// Whether `s` looks like `maj:min`.
-pub fn is_maj_min(s: &str) -> bool {
-    match s.split_once(':') {
-        Some((a, b)) => parse_decimal(a).is_some() && parse_decimal(b).is_some(),
-        None => false,
-    }
-}
-
-/// Parses and validates the constructor data of a CTR request:
-/// `<target_len> <log_type> [<#args>] <args...>`, optionally NUL-terminated.
-pub fn parse_ctr(data: &[u8]) -> Result<CtrConfig, CtrError> {
-    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
-    if data[end..].iter().any(|&b| b != 0) {
-        return Err(CtrError::inval("constructor string has an embedded NUL"));
-    }
-    let text = std::str::from_utf8(&data[..end])
-        .map_err(|_| CtrError::inval("constructor string is not valid UTF-8"))?;
-    let mut words = text.split_ascii_whitespace();
-    let len_word = words
-        .next()
-        .ok_or_else(|| CtrError::inval("empty constructor string"))?;
-    let target_len = parse_decimal(len_word)
-        .ok_or_else(|| CtrError::inval(format!("invalid target length {len_word:?}")))?;
-    let type_word = words
-        .next()
-        .ok_or_else(|| CtrError::inval("missing log type"))?;
-    let class = match type_word {
-        "core" | "clustered-core" => LogClass::Core,
-        "disk" | "clustered-disk" => LogClass::Disk,
-        other => {
-            return Err(CtrError::inval(format!(
-                "unknown log type {other:?} (expected core, disk, clustered-core or clustered-disk)"
-            )))
-        }
-    };
-    let mut args: Vec<&str> = words.collect();
-    if args.len() >= 2 && parse_decimal(args[0]) == Some(args.len() as u64 - 1) {
-        args.remove(0);
-    }
-    let (min, max) = match class {
-        LogClass::Core => (1, 2),
-        LogClass::Disk => (2, 3),
-    };
-    if args.len() < min || args.len() > max {
-        return Err(CtrError::inval(format!(
-            "wrong number of arguments to {type_word} dirty region log: {} (expected {min} or {max})",
-            args.len()
-        )));
-    }
-    let (log_path, rest) = match class {
-        LogClass::Core => (None, &args[..]),
-        LogClass::Disk => {
-            let p = args[0];
-            if !p.starts_with('/') && !is_maj_min(p) {
-                return Err(CtrError::inval(format!(
-                    "log device {p:?} is neither an absolute path nor maj:min"
-                )));
-            }
-            (Some(p.to_string()), &args[1..])
-        }
-    };
-    let rs_word = rest[0];
-    let region = RegionArgs::parse(target_len, rs_word.as_bytes(), rest.get(1).map(|w| w.as_bytes()))
-        .map_err(|e| {
-            CtrError::inval(match e {
-                ArgError::SyncWord => format!(
-                    "unrecognised sync argument to dirty region log: {}",
-                    rest[1]
-                ),
-                ArgError::RegionSize => format!(
-                    "invalid region size {rs_word} (a power of two, at least 2 and at most the target length {target_len})"
-                ),
-                ArgError::TooManyRegions(_) => {
-                    format!("region count exceeds limit of {MAX_REGIONS}")
-                }
-            })
-        })?;
-    Ok(CtrConfig {
-        target_len,
-        type_word: type_word.to_string(),
-        class,
-        log_path,
-        region_size: u64::from(region.region_size),
-        region_count: region.region_count,
-        mode: region.sync,
-        args: args.iter().map(|s| s.to_string()).collect(),
-    })
-}
-
-/// Size in bytes of the on-disk area of a log of `regions` regions, in
-/// [`BLOCK`]s.
-pub fn disk_area_len(regions: u64) -> u64 {
-    LogArea::new(regions, BLOCK).map_or(u64::MAX, |a| a.len() as u64)
-}
-
-/// A log device opened for a disk-like log.
-pub struct LogDevice {
-    /// The I/O path.
-    pub store: Box<dyn Store>,
-    /// Name printed in the status (`maj:min`, or the file path).
-    pub name: String,
-    /// `maj:min` the kernel should hold (block devices only).
-    pub hold: Option<String>,
-}
-
-fn dev_major(dev: u64) -> u64 {
-    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff)
-}
-
-fn dev_minor(dev: u64) -> u64 {
-    ((dev >> 12) & 0xffff_ff00) | (dev & 0xff)
-}
-
-/// Resolves `maj:min` to `/dev/<DEVNAME>` through sysfs.
-fn resolve_maj_min(spec: &str) -> Result<String, CtrError> {
-    let uevent = format!("/sys/dev/block/{spec}/uevent");
-    let text = std::fs::read_to_string(&uevent).map_err(|e| CtrError {
-        errno: if e.kind() == std::io::ErrorKind::NotFound {
-            libc::ENODEV
-        } else {
-            errno::of(&e)
-        },
-        msg: format!("no block device {spec}: {uevent}: {}", errno::describe(&e)),
-    })?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("DEVNAME="))
-        .map(|n| format!("/dev/{n}"))
-        .ok_or_else(|| CtrError {
-            errno: libc::ENODEV,
-            msg: format!("no DEVNAME in {uevent}"),
-        })
-}
-
-/// Opens the log device `spec` (a path or `maj:min`) read-write and checks
-/// it can hold `need` bytes. A regular file that is too small is extended.
-pub fn open_log_device(spec: &str, need: u64) -> Result<LogDevice, CtrError> {
-    let path = if is_maj_min(spec) {
-        resolve_maj_min(spec)?
-    } else {
-        spec.to_string()
-    };
-    let fail = |what: &str, e: std::io::Error| CtrError {
-        errno: errno::of(&e),
-        msg: format!("{what} log device {path}: {}", errno::describe(&e)),
-    };
-    let mut file: File = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| fail("cannot open", e))?;
-    let meta = file.metadata().map_err(|e| fail("cannot stat", e))?;
-    let ft = meta.file_type();
-    if ft.is_block_device() {
-        let rdev = meta.rdev();
-        let name = format!("{}:{}", dev_major(rdev), dev_minor(rdev));
-        let size = file
-            .seek(SeekFrom::End(0))
-            .map_err(|e| fail("cannot size", e))?;
-        if size < need {
-            return Err(CtrError::inval(format!(
-                "log device {name} too small: need {need} bytes"
-            )));
-        }
-        Ok(LogDevice {
-            store: Box::new(FileStore::new(file)),
-            name: name.clone(),
-            hold: Some(name),
-        })
-    } else if ft.is_file() {
-        if meta.len() < need {
-            file.set_len(need).map_err(|e| fail("cannot extend", e))?;
-        }
-        Ok(LogDevice {
-            store: Box::new(FileStore::new(file)),
-            name: path.clone(),
-            hold: None,
-        })
-    } else {
-        Err(CtrError::inval(format!(
-            "log device {path} is neither a block device nor a regular file"
-        )))
-    }
-}
 
 /// Persistent state of a disk-like log.
 struct Disk {
@@ -291,22 +36,18 @@ struct Disk {
     dev_flush_failed: bool,
 }
 
-fn alloc_words(n: usize) -> Result<Words, CtrError> {
+fn alloc_words(n: usize) -> Result<Words> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| CtrError {
-        errno: libc::ENOMEM,
-        msg: format!("cannot allocate a bitmap of {n} words"),
-    })?;
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::NoMemory(format!("cannot allocate a bitmap of {n} words")))?;
     v.extend((0..n).map(|_| AtomicU64::new(0)));
     Ok(v.into_boxed_slice())
 }
 
-fn alloc_bytes(n: usize) -> Result<Vec<u8>, CtrError> {
+fn alloc_bytes(n: usize) -> Result<Vec<u8>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| CtrError {
-        errno: libc::ENOMEM,
-        msg: format!("cannot allocate a log buffer of {n} bytes"),
-    })?;
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::NoMemory(format!("cannot allocate a log buffer of {n} bytes")))?;
     v.resize(n, 0);
     Ok(v)
 }
@@ -336,7 +77,7 @@ pub struct DirtyLog {
 impl DirtyLog {
     /// Creates a log from a validated configuration, opening the log
     /// device of a disk-like log.
-    pub fn create(cfg: CtrConfig) -> Result<Self, CtrError> {
+    pub fn create(cfg: CtrConfig) -> Result<Self> {
         let dev = match (&cfg.class, &cfg.log_path) {
             (LogClass::Disk, Some(p)) => Some(open_log_device(p, disk_area_len(cfg.region_count))?),
             _ => None,
@@ -346,7 +87,7 @@ impl DirtyLog {
 
     /// Creates a log over an already opened device (`None` for core logs).
     /// Used by [`DirtyLog::create`] and by tests with in-memory stores.
-    pub fn with_device(cfg: CtrConfig, dev: Option<LogDevice>) -> Result<Self, CtrError> {
+    pub fn with_device(cfg: CtrConfig, dev: Option<LogDevice>) -> Result<Self> {
         let n = words_for(cfg.region_count);
         let regions = Regions::new(
             cfg.region_count,
@@ -355,14 +96,11 @@ impl DirtyLog {
             alloc_words(n)?,
             alloc_words(n)?,
         )
-        .map_err(|e| CtrError::inval(format!("region engine refused the log: {e:?}")))?;
+        .map_err(|e| Error::Invalid(format!("region engine refused the log: {e:?}")))?;
         let disk = match dev {
             Some(dev) => {
-                let area =
-                    usize::try_from(disk_area_len(cfg.region_count)).map_err(|_| CtrError {
-                        errno: libc::ENOMEM,
-                        msg: "log area too large".into(),
-                    })?;
+                let area = usize::try_from(disk_area_len(cfg.region_count))
+                    .map_err(|_| Error::NoMemory("log area too large".into()))?;
                 Some(Disk {
                     dev,
                     area,
@@ -429,19 +167,21 @@ impl DirtyLog {
         )
     }
 
-    fn check(&self, region: u64) -> Result<(), i32> {
+    fn check(&self, region: u64) -> Result<()> {
         if region < self.regions.count() {
             Ok(())
         } else {
-            Err(libc::EINVAL)
+            Err(Error::Invalid(format!(
+                "region {region} past the end of the log ({} regions)",
+                self.regions.count()
+            )))
         }
     }
 
     /// RESUME: for a disk-like log, loads the state from the device and
     /// writes it back (header with the current region count); for a core
-    /// log, restarts the resync search. Returns a positive errno on
-    /// failure.
-    pub fn resume(&mut self) -> Result<(), i32> {
+    /// log, restarts the resync search.
+    pub fn resume(&mut self) -> Result<()> {
         self.hint = 0;
         let Some(disk) = self.disk.as_mut() else {
             self.regions.restart_resync();
@@ -487,7 +227,10 @@ impl DirtyLog {
         self.regions.sync_from_clean();
         self.regions.restart_resync();
         if let Err(e) = read {
-            return Err(errno::of(&e));
+            return Err(Error::os(
+                format!("cannot read dirty region log device {}", disk.dev.name),
+                e,
+            ));
         }
         disk.image = buf;
         fill_image(&mut disk.image, &self.regions);
@@ -498,7 +241,10 @@ impl DirtyLog {
                 errno::describe(&e)
             );
             disk.dev_failed = true;
-            return Err(errno::of(&e));
+            return Err(Error::os(
+                format!("cannot write dirty region log device {}", disk.dev.name),
+                e,
+            ));
         }
         if let Err(e) = disk.dev.store.sync_data() {
             log_warn!(
@@ -508,7 +254,10 @@ impl DirtyLog {
             );
             disk.dev_flush_failed = true;
             disk.dev_failed = true;
-            return Err(errno::of(&e));
+            return Err(Error::os(
+                format!("cannot sync dirty region log device {}", disk.dev.name),
+                e,
+            ));
         }
         disk.on_disk = Some(disk.image.clone());
         Ok(())
@@ -517,8 +266,8 @@ impl DirtyLog {
     /// FLUSH: marks `marks` dirty (integrated flush), then makes the state
     /// durable. For a disk-like log only the changed 512-byte blocks are
     /// written, then synced; nothing at all when nothing changed. Returns
-    /// whether anything was written, or a positive errno.
-    pub fn flush(&mut self, marks: &[u64]) -> Result<bool, i32> {
+    /// whether anything was written.
+    pub fn flush(&mut self, marks: &[u64]) -> Result<bool> {
         self.mark(marks)?;
         let Some(disk) = self.disk.as_mut() else {
             return Ok(false);
@@ -560,7 +309,10 @@ impl DirtyLog {
                 );
                 disk.dev_failed = true;
                 self.flush_failed = true;
-                return Err(libc::EIO);
+                return Err(Error::os(
+                    format!("write to dirty region log device {}", disk.dev.name),
+                    e,
+                ));
             }
         }
         if let Err(e) = disk.dev.store.sync_data() {
@@ -571,7 +323,10 @@ impl DirtyLog {
             );
             disk.dev_flush_failed = true;
             self.flush_failed = true;
-            return Err(libc::EIO);
+            return Err(Error::os(
+                format!("sync of dirty region log device {}", disk.dev.name),
+                e,
+            ));
         }
         for &(start, end) in &runs {
             on_disk[start..end].copy_from_slice(&disk.image[start..end]);
@@ -581,7 +336,7 @@ impl DirtyLog {
 
     /// MARK_REGION: marks every region of `regions` dirty. All must be in
     /// range (else nothing is marked, `EINVAL`).
-    pub fn mark(&mut self, regions: &[u64]) -> Result<(), i32> {
+    pub fn mark(&mut self, regions: &[u64]) -> Result<()> {
         regions.iter().try_for_each(|&r| self.check(r))?;
         for &r in regions {
             self.regions.mark(r);
@@ -591,7 +346,7 @@ impl DirtyLog {
 
     /// CLEAR_REGION: marks every region clean, unless a flush failed
     /// before (dm-log.c keeps such regions dirty).
-    pub fn clear(&mut self, regions: &[u64]) -> Result<(), i32> {
+    pub fn clear(&mut self, regions: &[u64]) -> Result<()> {
         regions.iter().try_for_each(|&r| self.check(r))?;
         if !self.flush_failed {
             for &r in regions {
@@ -602,13 +357,13 @@ impl DirtyLog {
     }
 
     /// IS_CLEAN.
-    pub fn is_clean(&self, region: u64) -> Result<bool, i32> {
+    pub fn is_clean(&self, region: u64) -> Result<bool> {
         self.check(region)?;
         Ok(self.regions.is_clean(region))
     }
 
     /// IN_SYNC.
-    pub fn in_sync(&self, region: u64) -> Result<bool, i32> {
+    pub fn in_sync(&self, region: u64) -> Result<bool> {
         self.check(region)?;
         Ok(self.regions.in_sync(region))
     }
@@ -619,7 +374,7 @@ impl DirtyLog {
     }
 
     /// SET_REGION_SYNC.
-    pub fn set_region_sync(&mut self, region: u64, in_sync: bool) -> Result<(), i32> {
+    pub fn set_region_sync(&mut self, region: u64, in_sync: bool) -> Result<()> {
         self.check(region)?;
         self.regions.set_region_sync(region, in_sync);
         if !in_sync {
@@ -679,88 +434,12 @@ impl DirtyLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ctr::parse_ctr;
     use crate::store::testing::{CountingStore, MemStore};
+    use dm_log_shared::ondisk;
 
-    fn ctr(s: &str) -> Result<CtrConfig, CtrError> {
+    fn ctr(s: &str) -> Result<CtrConfig> {
         parse_ctr(s.as_bytes())
-    }
-
-    #[test]
-    fn ctr_core_ok() {
-        let c = ctr("2097152 core 1024 nosync").unwrap();
-        assert_eq!(c.class, LogClass::Core);
-        assert_eq!(c.region_size, 1024);
-        assert_eq!(c.region_count, 2048);
-        assert_eq!(c.mode, SyncMode::NoSync);
-        assert_eq!(c.args, ["1024", "nosync"]);
-        // Trailing NUL (reconnect path) and an explicit argument count.
-        let d = parse_ctr(b"2097152 core 2 1024 nosync\0").unwrap();
-        assert_eq!(d.args, c.args);
-        let e = ctr("1000 clustered-core 64").unwrap();
-        assert_eq!(e.region_count, 16);
-        assert_eq!(e.mode, SyncMode::Default);
-        assert_eq!(ctr("1000 core 64 sync").unwrap().mode, SyncMode::Force);
-        // "core 2 nosync" is a region size of 2, not a count.
-        assert_eq!(ctr("1000 core 2 nosync").unwrap().region_size, 2);
-    }
-
-    #[test]
-    fn ctr_disk_ok() {
-        let c = ctr("1000 disk /dev/x 8 sync").unwrap();
-        assert_eq!(c.class, LogClass::Disk);
-        assert_eq!(c.log_path.as_deref(), Some("/dev/x"));
-        assert_eq!(c.region_count, 125);
-        let d = ctr("1000 clustered-disk 3 253:2 8 nosync").unwrap();
-        assert_eq!(d.log_path.as_deref(), Some("253:2"));
-        assert_eq!(d.mode, SyncMode::NoSync);
-        assert_eq!(d.args, ["253:2", "8", "nosync"]);
-    }
-
-    #[test]
-    fn ctr_rejections() {
-        let bad = [
-            "",
-            "abc core 1024",
-            "-5 core 1024",
-            "1000",
-            "1000 mirror 1024",
-            "1000 core",
-            "1000 core 1024 nosync extra",
-            "1000 core 1024 NOSYNC",
-            "1000 core 1024 nosyn",
-            "1000 core 1000",
-            "1000 core 1",
-            "1000 core 0",
-            "1000 core 2048",
-            "1000 core 0x10",
-            "1000 core +16",
-            "1000 core 16k",
-            "1000 core 4294968320",
-            "1000 disk /dev/x",
-            "1000 disk relative 8",
-            "1000 disk /dev/x 8 sync more",
-            "1000 disk /dev/x 6",
-            "18446744073709551615 core 2",
-        ];
-        for s in bad {
-            let e = ctr(s).expect_err(s);
-            assert_eq!(e.errno, libc::EINVAL, "{s}");
-        }
-        assert!(parse_ctr(b"1000 core\0 16").is_err());
-        assert!(parse_ctr(b"1000 core \xff16").is_err());
-        // Region count limit: 2^33 sectors in regions of 2 is 2^32 regions.
-        let e = ctr("8589934592 core 2").unwrap_err();
-        assert!(e.msg.contains("region count"), "{}", e.msg);
-        assert!(ctr("8589934590 core 2").is_ok());
-    }
-
-    #[test]
-    fn area_sizes() {
-        assert_eq!(disk_area_len(0), 1024);
-        assert_eq!(disk_area_len(1), 1536);
-        assert_eq!(disk_area_len(4096), 1536);
-        assert_eq!(disk_area_len(4097), 2048);
-        assert_eq!(disk_area_len(2_097_152), 263_168);
     }
 
     fn core_log(s: &str) -> DirtyLog {
@@ -778,7 +457,7 @@ mod tests {
         l.mark(&[3, 5]).unwrap();
         assert_eq!(l.is_clean(3), Ok(false));
         assert_eq!(l.is_clean(4), Ok(true));
-        assert_eq!(l.mark(&[1, 125]), Err(libc::EINVAL));
+        assert_eq!(l.mark(&[1, 125]).map_err(|e| e.errno()), Err(libc::EINVAL));
         assert_eq!(l.is_clean(1), Ok(true), "nothing marked on error");
         l.clear(&[3]).unwrap();
         assert_eq!(l.is_clean(3), Ok(true));
@@ -793,8 +472,11 @@ mod tests {
         l.set_region_sync(0, false).unwrap();
         assert_eq!(l.in_sync_hint(), 0);
         assert_eq!(l.in_sync(1), Ok(true));
-        assert_eq!(l.in_sync(125), Err(libc::EINVAL));
-        assert_eq!(l.set_region_sync(999, true), Err(libc::EINVAL));
+        assert_eq!(l.in_sync(125).map_err(|e| e.errno()), Err(libc::EINVAL));
+        assert_eq!(
+            l.set_region_sync(999, true).map_err(|e| e.errno()),
+            Err(libc::EINVAL)
+        );
         for r in 0..125 {
             l.set_region_sync(r, true).unwrap();
         }
@@ -922,7 +604,7 @@ mod tests {
         let store = MemStore::new(2048);
         let mut l = mem_log("100 disk 7:3 2", &store);
         store.0.borrow_mut().fail_read = true;
-        assert_eq!(l.resume(), Err(libc::EIO));
+        assert_eq!(l.resume().map_err(|e| e.errno()), Err(libc::EIO));
         assert_eq!(l.status_info(), "3 disk 7:3 D");
 
         let store = MemStore::new(2048);
@@ -930,7 +612,7 @@ mod tests {
         l.resume().unwrap();
         assert_eq!(l.status_info(), "3 disk 7:3 A");
         store.0.borrow_mut().fail_sync = true;
-        assert_eq!(l.flush(&[1]), Err(libc::EIO));
+        assert_eq!(l.flush(&[1]).map_err(|e| e.errno()), Err(libc::EIO));
         assert_eq!(l.status_info(), "3 disk 7:3 F");
         // After a failed flush, clears are ignored.
         l.clear(&[1]).unwrap();
@@ -940,7 +622,7 @@ mod tests {
         let mut l = mem_log("100 disk 7:3 2 nosync", &store);
         l.resume().unwrap();
         store.0.borrow_mut().fail_write = true;
-        assert_eq!(l.flush(&[1]), Err(libc::EIO));
+        assert_eq!(l.flush(&[1]).map_err(|e| e.errno()), Err(libc::EIO));
         assert_eq!(l.status_info(), "3 disk 7:3 D");
         // The write is retried at the next flush.
         store.0.borrow_mut().fail_write = false;
@@ -1031,15 +713,5 @@ mod tests {
         assert_eq!(bytes[1024], 0xfe);
         assert_eq!(bytes[1024 + 625], !(1u8 << (5000 % 8)));
         std::fs::remove_file(&path).unwrap();
-    }
-
-    #[test]
-    fn open_errors() {
-        let e = open_log_device("/nonexistent/dm-logd", 1024).err().unwrap();
-        assert_eq!(e.errno, libc::ENOENT);
-        let e = open_log_device("/", 1024).err().unwrap();
-        assert!(e.errno == libc::EISDIR || e.errno == libc::EINVAL);
-        let e = open_log_device("4095:4095", 1024).err().unwrap();
-        assert_eq!(e.errno, libc::ENODEV);
     }
 }

@@ -14,14 +14,19 @@
 //!
 //! - [`proto`]: the wire format, parsing and validation of incoming
 //!   messages, encoding of replies.
+//! - [`ctr`]: the constructor line of a log, parsed and validated;
+//! - [`device`]: the device or file behind a disk-like log;
 //! - [`dirtylog`]: the log types (`core`, `disk` and their `clustered-`
-//!   aliases), constructor argument validation, the on-disk format.
+//!   aliases): their state and its persistence.
 //! - [`store`]: the byte store behind a persistent log (file or block
 //!   device, or memory for tests).
 //! - [`server`]: the request dispatcher over many logs.
+//! - [`notify`]: readiness for systemd (`Type=notify`);
 //! - [`runloop`]: the poll loop shared by `dm-logd` and `dm-ulog-tool serve`.
 //! - [`sys`]: the only module with `unsafe` code: thin libc wrappers for the
 //!   netlink socket, `signalfd` and `poll`.
+//! - [`error`]: the error type; errnos are taken from it when a reply is
+//!   built;
 //! - [`logging`], [`errno`]: small helpers.
 
 #![deny(unsafe_code)]
@@ -32,8 +37,12 @@ pub use dm_log_shared::engine;
 #[macro_use]
 pub mod logging;
 
+pub mod ctr;
+pub mod device;
 pub mod dirtylog;
 pub mod errno;
+pub mod error;
+pub mod notify;
 pub mod proto;
 pub mod runloop;
 pub mod server;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use dm_logd::runloop::{self, Plain};
 use dm_logd::server::Server;
 use dm_logd::sys::{NetlinkSocket, SignalFd};
-use dm_logd::{errno, log_error, log_info, logging};
+use dm_logd::{errno, log_error, log_info, log_warn, logging};
 
 const USAGE: &str = "\
 Usage: dm-logd [-v|--verbose]
@@ -92,9 +92,17 @@ fn main() -> ExitCode {
         sock.port()
     );
     log_info!("ready");
+    // Listening now: requests sent from here on are served.
+    if let Err(e) = dm_logd::notify::notify("READY=1") {
+        log_warn!(
+            "cannot tell the service manager we are ready: {}",
+            errno::describe(&e)
+        );
+    }
 
     let mut server = Server::new();
     let result = runloop::run(&sock, &signals, &mut server, &mut Plain);
+    let _ = dm_logd::notify::notify("STOPPING=1");
     let disk_logs = server.log_count();
     let failures = server.flush_all();
     drop(sock);

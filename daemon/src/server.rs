@@ -9,8 +9,10 @@
 
 use std::collections::HashMap;
 
-use crate::dirtylog::{parse_ctr, DirtyLog};
+use crate::ctr::parse_ctr;
+use crate::dirtylog::DirtyLog;
 use crate::errno;
+use crate::error::{Error, Result};
 use crate::logging::uuid_tail;
 use crate::proto::{self, answer_size, data_rule, DataRule, Request, RequestType};
 use dm_log_shared::ulog;
@@ -167,13 +169,13 @@ impl Server {
         } else {
             Vec::new()
         };
-        let unit = |r: Result<(), i32>| match r {
+        let unit = |r: Result<()>| match r {
             Ok(()) => Response::ok(Vec::new()),
-            Err(e) => Response::err(e),
+            Err(e) => Response::err(e.errno()),
         };
-        let boolean = |r: Result<bool, i32>| match r {
+        let boolean = |r: Result<bool>| match r {
             Ok(b) => Response::ok(words(&[u64::from(b)])),
-            Err(e) => Response::err(e),
+            Err(e) => Response::err(e.errno()),
         };
         match ty {
             RequestType::Ctr => unreachable!("handled above"),
@@ -185,14 +187,15 @@ impl Server {
             RequestType::Presuspend => Response::ok(Vec::new()),
             RequestType::Postsuspend | RequestType::Flush => match log.flush(&regions) {
                 Ok(_) => Response::ok(Vec::new()),
-                Err(libc::EINVAL) => Response::err(libc::EINVAL),
+                Err(e @ Error::Invalid(_)) => Response::err(e.errno()),
                 Err(e) => {
                     log_error!(
-                        "log {tail}: {} failed: {}; status {}",
+                        "log {tail}: {} failed: {e}; status {}",
                         ty.name(),
-                        errno::name(e),
                         log.status_info()
                     );
+                    // The kernel's C log fails a flush with EIO whatever
+                    // the device said.
                     Response::err(libc::EIO)
                 }
             },
@@ -208,11 +211,10 @@ impl Server {
                 }
                 Err(e) => {
                     log_error!(
-                        "log {tail}: resume failed: {}; status {}",
-                        errno::name(e),
+                        "log {tail}: resume failed: {e}; status {}",
                         log.status_info()
                     );
-                    Response::err(e)
+                    Response::err(e.errno())
                 }
             },
             RequestType::GetRegionSize => Response::ok(words(&[log.config().region_size])),
@@ -263,12 +265,11 @@ impl Server {
             }
             Err(e) => {
                 log_error!(
-                    "log {tail}: constructor {:?} refused: {}: {}",
+                    "log {tail}: constructor {:?} refused: {e}: {}",
                     String::from_utf8_lossy(data).trim_end_matches('\0'),
-                    e.msg,
-                    errno::name(e.errno)
+                    errno::name(e.errno())
                 );
-                Response::err(e.errno)
+                Response::err(e.errno())
             }
         }
     }
@@ -282,11 +283,7 @@ impl Server {
                 continue;
             }
             if let Err(e) = log.flush(&[]) {
-                log_error!(
-                    "log {}: final flush failed: {}",
-                    uuid_tail(uuid),
-                    errno::name(e)
-                );
+                log_error!("log {}: final flush failed: {e}", uuid_tail(uuid));
                 failures += 1;
             }
         }
