@@ -11,3 +11,9 @@
 #include <linux/delay.h>
 #include "dm_log_rs_helpers.h"
 #include <linux/debugfs.h>
+
+/*
+ * Macro values Rust needs, as the kernel's bindings take them: bindgen sees
+ * RUST_CONST_HELPER_<NAME>, and scripts/bindgen.sh renames it <NAME>.
+ */
+const gfp_t RUST_CONST_HELPER_GFP_NOIO = GFP_NOIO;

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* C helpers of dm-log-rs (src/helpers.c): wrappers of static inlines/macros. */
+/*
+ * The C side of dm-log-rs's kernel extension (src/kernel_ext/helpers/):
+ * wrappers of static inlines, named rust_helper_<C name> as the kernel's own
+ * Rust helpers are (Rust calls them by the C name: scripts/bindgen.sh), and
+ * the module's own C pieces (dmlogrs_*), where 6.12's Rust cannot reach.
+ */
 #ifndef DM_LOG_RS_HELPERS_H
 #define DM_LOG_RS_HELPERS_H
 
@@ -7,17 +12,23 @@
 
 struct block_device;
 struct completion;
-struct cn_msg;
 struct netlink_skb_parms;
 struct dmlogrs_delayed_work;
 
-u64 dmlogrs_bdev_nr_bytes(struct block_device *bdev);
-unsigned int dmlogrs_bdev_logical_block_size(struct block_device *bdev);
-bool dmlogrs_bdev_fua(struct block_device *bdev);
+/* helpers/blk.c */
+u64 rust_helper_bdev_nr_bytes(struct block_device *bdev);
+unsigned int rust_helper_bdev_logical_block_size(struct block_device *bdev);
+bool rust_helper_bdev_fua(struct block_device *bdev);
+/* IOPRIO_DEFAULT: an inline function call in 6.12, not a constant */
 unsigned short dmlogrs_ioprio_default(void);
-void dmlogrs_init_completion(struct completion *x);
-int dmlogrs_cn_send(struct cn_msg *msg);
+
+/* helpers/completion.c */
+void rust_helper_init_completion(struct completion *x);
+
+/* helpers/connector.c */
 bool dmlogrs_cn_sender_is_admin(struct netlink_skb_parms *nsp);
+
+/* helpers/workqueue.c: a delayed work item (6.12's kernel crate has none) */
 struct dmlogrs_delayed_work *dmlogrs_delayed_work_alloc(unsigned int (*fn)(void *data), void *data);
 bool dmlogrs_delayed_work_queue(struct dmlogrs_delayed_work *d, unsigned int msecs);
 void dmlogrs_delayed_work_cancel(struct dmlogrs_delayed_work *d);

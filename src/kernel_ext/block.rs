@@ -37,13 +37,13 @@ impl BlockDevice {
     /// Size of the device in bytes.
     pub(crate) fn size_bytes(&self) -> u64 {
         // SAFETY: By the type invariant the device is valid and open.
-        unsafe { bindings::dmlogrs_bdev_nr_bytes(self.as_raw()) }
+        unsafe { bindings::bdev_nr_bytes(self.as_raw()) }
     }
 
     /// The device's logical block size in bytes.
     pub(crate) fn logical_block_size(&self) -> u32 {
         // SAFETY: By the type invariant the device is valid and open.
-        unsafe { bindings::dmlogrs_bdev_logical_block_size(self.as_raw()) }
+        unsafe { bindings::bdev_logical_block_size(self.as_raw()) }
     }
 
     /// Whether the device's queue takes `REQ_FUA` writes (`bdev_fua()`);
@@ -52,6 +52,6 @@ impl BlockDevice {
     /// the device is open (a table reload, a SCSI cache mode change).
     pub(crate) fn has_fua(&self) -> bool {
         // SAFETY: By the type invariant the device is valid and open.
-        unsafe { bindings::dmlogrs_bdev_fua(self.as_raw()) }
+        unsafe { bindings::bdev_fua(self.as_raw()) }
     }
 }

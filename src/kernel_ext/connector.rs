@@ -255,6 +255,9 @@ impl OutMessage {
         unsafe { msg.write(header) };
         // SAFETY: `msg` is a valid message with `len` payload bytes behind
         // it; the connector copies it before returning.
-        to_result(unsafe { bindings::dmlogrs_cn_send(msg) })
+        // Port 0 and group 0: multicast to the group registered for the
+        // message's id. GFP_NOIO: the mirror sends from its worker, on the
+        // write path.
+        to_result(unsafe { bindings::cn_netlink_send(msg, 0, 0, bindings::GFP_NOIO) })
     }
 }

@@ -108,7 +108,7 @@ impl IoClient {
         });
         // SAFETY: `done` is pinned on this stack frame, which outlives every
         // use: the frame waits for the completion before returning.
-        unsafe { bindings::dmlogrs_init_completion(batch.done.get()) };
+        unsafe { bindings::init_completion(batch.done.get()) };
         let context = core::ptr::from_ref::<Batch>(&batch)
             .cast_mut()
             .cast::<c_void>();

@@ -3,7 +3,7 @@
 //! Safe abstraction over a delayed work item on the system workqueue.
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h),
-//! through the `dmlogrs_delayed_work_*` helpers of `src/helpers.c` (the
+//! through the `dmlogrs_delayed_work_*` functions of `helpers/workqueue.c` (the
 //! kernel crate of 6.12 has no delayed work).
 //!
 //! A [`DelayedWork`] owns a reference to its target (an [`Arc`]), so the

@@ -278,7 +278,7 @@ impl Iterator for Runs<'_> {
         let mut b = self.next;
         while b < end && !self.is_set(b) {
             // Skip empty words whole.
-            if b.is_multiple_of(64) && self.words[b / 64] == 0 {
+            if b & 63 == 0 && self.words[b / 64] == 0 {
                 b += 64;
             } else {
                 b += 1;

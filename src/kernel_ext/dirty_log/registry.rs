@@ -3,7 +3,7 @@
 //! The dirty-log type registry and the C API the mirror target links against:
 //! `dm_dirty_log_type_register`, `dm_dirty_log_type_unregister`,
 //! `dm_dirty_log_create` and `dm_dirty_log_destroy` (exported from
-//! `src/helpers.c`).
+//! `helpers/exports.c`).
 //!
 //! C header: [`include/linux/dm-dirty-log.h`](srctree/include/linux/dm-dirty-log.h)
 //!
