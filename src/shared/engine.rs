@@ -14,9 +14,8 @@
 //!
 //! plus the number of in-sync regions and the resync search position.
 //!
-//! This file depends on `core` only. The kernel module compiles it as a module
-//! of its crate; `tests/engine` compiles it as a host crate for unit and
-//! property tests, and the userspace log daemon links the same code.
+//! It depends on `core` only: the kernel module, the userspace log daemon
+//! and the host tests (`src/shared/tests/engine.rs`) use the same code.
 //!
 //! # Concurrency
 //!
