@@ -95,6 +95,25 @@ static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 /// Only one registration may exist at a time (the module has one connector
 /// service).
 ///
+/// # Examples
+///
+/// A service that counts the messages of privileged senders:
+///
+/// ```ignore
+/// struct Counter(AtomicU64);
+///
+/// impl Handler for Counter {
+///     fn receive(&self, _msg: &Message<'_>, sender: &Sender<'_>) {
+///         if sender.is_admin() {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+///
+/// let counter = Arc::new(Counter(AtomicU64::new(0)), GFP_KERNEL)?;
+/// let reg = Registration::new(CbId { idx: 7, val: 1 }, c_str!("counter"), counter)?;
+/// ```
+///
 /// # Invariants
 ///
 /// `handler` came from `KBox::into_raw`, is the value of [`HANDLER`] and the

@@ -29,6 +29,20 @@ pub(crate) const SECTOR_SIZE: usize = 512;
 
 /// A dm-io client: the mempools synchronous I/O is served from.
 ///
+/// # Examples
+///
+/// Reading the first block of a log device, then writing two runs of it
+/// back with FUA where the device has it:
+///
+/// ```ignore
+/// let client = IoClient::new()?;
+/// let bdev = dev.bdev();
+/// let mut buf = KVVec::from_elem(0u8, 8192, GFP_KERNEL)?;
+/// client.read(bdev, 0, &mut buf)?;
+/// client.write_runs(bdev, &buf, [0..512, 4096..8192].into_iter(), bdev.has_fua())?;
+/// client.flush(bdev)?;
+/// ```
+///
 /// # Invariants
 ///
 /// `client` came from `dm_io_client_create` and is destroyed only on drop.

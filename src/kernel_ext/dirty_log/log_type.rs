@@ -24,6 +24,44 @@ use kernel::{
 /// so neither may sleep. Everything else runs in process context: the
 /// constructor and suspend/resume from the table ioctls, the rest from the
 /// mirror's single-threaded worker.
+///
+/// # Examples
+///
+/// A log that keeps nothing (every region clean and in sync), registered
+/// under the name `null`:
+///
+/// ```ignore
+/// struct NullLog(u64);
+///
+/// #[vtable]
+/// impl LogType for NullLog {
+///     const NAME: &'static CStr = c_str!("null");
+///     type Shared = ();
+///
+///     fn new(target: Target, _args: &Args<'_>, _: &()) -> Result<Pin<KBox<Self>>> {
+///         Ok(KBox::pin(NullLog(target.len().div_ceil(8)), GFP_KERNEL)?)
+///     }
+///     fn region_size(&self) -> u32 { 8 }
+///     fn is_clean(&self, _: Region) -> bool { true }
+///     fn in_sync(&self, _: Region, _can_block: bool) -> Result<bool> { Ok(true) }
+///     fn flush(&self) -> Result { Ok(()) }
+///     fn mark_region(&self, _: Region) {}
+///     fn clear_region(&self, _: Region) {}
+///     fn get_resync_work(&self) -> Result<Option<Region>> { Ok(None) }
+///     fn set_region_sync(&self, _: Region, _: bool) {}
+///     fn sync_count(&self) -> Region { self.0 }
+///     fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
+///         match kind {
+///             StatusType::Info => out.write_str("1 null"),
+///             StatusType::Table => out.write_str("null 0 "),
+///             StatusType::Ima => Ok(()),
+///         }
+///     }
+/// }
+///
+/// // In module init; unregistered when `reg` is dropped.
+/// let reg = Registration::<NullLog>::new(module, ())?;
+/// ```
 #[vtable]
 pub(crate) trait LogType: Sized + Send + Sync + 'static {
     /// The type name used in table lines (`core`, `disk`, `userspace`).
@@ -366,7 +404,8 @@ struct TypeBox<T: LogType> {
     shared: T::Shared,
 }
 
-/// A registered dirty-log type; unregistered when dropped.
+/// A registered dirty-log type; unregistered when dropped. See
+/// [`LogType`] for an example.
 ///
 /// # Invariants
 ///
