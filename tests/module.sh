@@ -37,19 +37,47 @@ t_which() {
 }
 ktap_result "$LOG_MOD serves the mirror target" t_which
 
-# A test module drives the registry's C API as dm-mirror or
-# dm-log-userspace would: duplicate names, unknown types, references.
-t_registry_api() {
-	local ko=$TESTS_DIR/modules/dm_log_registry_test.ko strict=0
+# KUnit suites (tests/modules/dm_log_kunit.c) drive the registry's C API as
+# dm-mirror or dm-log-userspace would (duplicate names, unknown types,
+# references) and the core type's ops table through it (regions, resync
+# work, status truncation, bad arguments). They run when the module loads;
+# each KUnit case is reported here as one result.
+KUNIT_SUITES="dm_log_registry dm_log_core_ops"
+kunit_out=$WORK/kunit
+rm -rf "$kunit_out" && mkdir -p "$kunit_out"
+t_kunit_load() {
+	local strict=0 s
 	[ "$LOG_IMPL" = rs ] && strict=1
-	dmesg_mark regtest
-	if ! insmod "$ko" strict=$strict; then
-		dmesg_since regtest | grep dm_log_registry_test >&2
-		return 1
-	fi
-	rmmod dm_log_registry_test
+	[ -d /sys/kernel/debug/kunit ] || fail "no /sys/kernel/debug/kunit: the test kernel lacks CONFIG_KUNIT_DEBUGFS" || return 1
+	dmesg_mark kunit
+	insmod "$TESTS_DIR/modules/dm_log_kunit.ko" strict=$strict || return 1
+	for s in $KUNIT_SUITES; do
+		cp "/sys/kernel/debug/kunit/$s/results" "$kunit_out/$s" 2>/dev/null ||
+			fail "no KUnit results for suite $s"
+	done
+	rmmod dm_log_kunit || return 1
+	for s in $KUNIT_SUITES; do [ -s "$kunit_out/$s" ] || return 1; done
 }
-ktap_result "registry API: register, -EBUSY, -EINVAL, create, destroy, refs" t_registry_api
+ktap_result "KUnit suites ($KUNIT_SUITES) load and run" t_kunit_load
+
+# kunit_case SUITE NAME: the case's own result line (its diagnostics on
+# failure); exit 4 for a case KUnit skipped.
+kunit_case() {
+	local line
+	line=$(grep -E "^ +(not )?ok [0-9]+ $2( |\$)" "$kunit_out/$1")
+	case "$line" in
+	*"# SKIP"*) echo "${line#*# SKIP }"; return 4 ;;
+	*"not ok"*) sed -n "/# $2: /,/not ok [0-9]* $2/p" "$kunit_out/$1" | head -n 40; return 1 ;;
+	*ok*) return 0 ;;
+	*) fail "case $2 not run (suite $1)" ;;
+	esac
+}
+for suite in $KUNIT_SUITES; do
+	for case in $(sed -nE 's/^ +(not )?ok [0-9]+ ([a-z0-9_]+).*/\2/p' "$kunit_out/$suite" 2>/dev/null); do
+		[ "$case" = "$suite" ] && continue
+		ktap_result "kunit $suite: $case" kunit_case "$suite" "$case"
+	done
+done
 
 t_refs() {
 	local base

@@ -125,7 +125,7 @@ pub fn parse_ctr(data: &[u8]) -> Result<CtrConfig> {
                 ArgError::RegionSize => format!(
                     "invalid region size {rs_word} (a power of two, at least 2 and at most the target length {target_len})"
                 ),
-                ArgError::TooManyRegions(_) => {
+                ArgError::TooManyRegions { .. } => {
                     format!("region count exceeds limit of {MAX_REGIONS}")
                 }
             })

@@ -12,8 +12,8 @@
 //! `include/dm_log_rs_bindings.h`. Types the kernel crate already binds are
 //! re-exported from [`kernel::bindings`] so that both sides agree on them.
 //!
-//! Only the abstraction modules (`dirty_log`, and later `dm_io` and
-//! `connector`) may use this module; the log types never do.
+//! Only the modules of `kernel_ext` use this module; the log types never do
+//! (they cannot: `unsafe` is forbidden there).
 
 #![allow(
     dead_code,

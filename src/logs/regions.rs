@@ -59,10 +59,10 @@ pub(crate) fn parse_region_args(log: &str, target_len: u64, args: &Args<'_>) -> 
                 size_arg,
                 target_len
             ),
-            ArgError::TooManyRegions(count) => pr_err!(
+            ArgError::TooManyRegions { region_size, count } => pr_err!(
                 "{}: region size {} gives {} regions, more than the limit of {}\n",
                 log,
-                size_arg,
+                region_size,
                 count,
                 engine::MAX_REGIONS
             ),

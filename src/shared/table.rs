@@ -38,8 +38,13 @@ pub enum ArgError {
     /// The region size is not a decimal power of two of at least 2 sectors
     /// and at most the target length.
     RegionSize,
-    /// The region size gives this many regions, more than [`MAX_REGIONS`].
-    TooManyRegions(u64),
+    /// The region size gives too many regions, more than [`MAX_REGIONS`].
+    TooManyRegions {
+        /// The region size, in sectors.
+        region_size: u32,
+        /// The regions it gives.
+        count: u64,
+    },
 }
 
 /// Parses an unsigned decimal number as a strict `%llu`: digits only (no
@@ -76,7 +81,10 @@ impl RegionArgs {
             .ok_or(ArgError::RegionSize)?;
         let region_count = target_len.div_ceil(u64::from(region_size));
         if region_count > MAX_REGIONS {
-            return Err(ArgError::TooManyRegions(region_count));
+            return Err(ArgError::TooManyRegions {
+                region_size,
+                count: region_count,
+            });
         }
         Ok(RegionArgs {
             region_size,

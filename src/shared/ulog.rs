@@ -36,6 +36,8 @@
 //! assert_eq!(Header::uuid(&msg), b"LVM-abc");
 //! ```
 
+use core::{fmt, ops::RangeInclusive};
+
 /// The connector index of device-mapper (`CN_IDX_DM`).
 pub const CN_IDX_DM: u32 = 7;
 /// The connector value of the userspace log (`CN_VAL_DM_USERSPACE_LOG`).
@@ -247,6 +249,144 @@ impl Header {
     pub fn kind(&self) -> Option<RequestType> {
         RequestType::from_raw(self.request_type)
     }
+}
+
+/// The largest errno a reply may carry (`MAX_ERRNO`).
+pub const MAX_ERRNO: i32 = 4095;
+
+/// What a request waiting for its reply expects of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    /// The request's type.
+    pub request_type: RequestType,
+    /// The request's log id.
+    pub luid: u64,
+    /// How many bytes of data a successful reply may carry.
+    pub data: RangeInclusive<usize>,
+}
+
+/// A valid reply: what its request completes with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// An error (a negative errno): the reply's data is not read, whatever
+    /// its size (cmirrord sends `-ENOSPC` with only the header).
+    Failed(i32),
+    /// Success, with this many bytes of data.
+    Data(usize),
+}
+
+/// Why a reply matched to its request (by `seq`) is not valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Another protocol version.
+    Version(u32),
+    /// It answers another request type, or another log (log id 0 is
+    /// cmirrord's wildcard and answers any).
+    Mismatch {
+        /// The reply's request type.
+        request_type: u32,
+        /// The reply's log id.
+        luid: u64,
+        /// The request's type.
+        expected_type: RequestType,
+        /// The request's log id.
+        expected_luid: u64,
+    },
+    /// Its error is neither 0 nor a negative errno.
+    BadErrno(i32),
+    /// `data_size` says more than the message holds.
+    Truncated {
+        /// `data_size`.
+        size: usize,
+        /// The bytes after the header.
+        available: usize,
+    },
+    /// A data size the request does not take.
+    Size {
+        /// `data_size`.
+        size: usize,
+        /// What the request takes.
+        expect: RangeInclusive<usize>,
+    },
+}
+
+impl Rejection {
+    /// Whether the reply carried more data than the request takes (the C
+    /// module fails such a request with `ENOSPC`, any other with `EIO`).
+    pub fn too_much_data(&self) -> bool {
+        matches!(self, Rejection::Size { size, expect } if size > expect.end())
+    }
+}
+
+/// What is wrong, for the kernel log.
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Version(v) => write!(f, "version {v}, expected {VERSION}"),
+            Rejection::Mismatch {
+                request_type,
+                luid,
+                expected_type,
+                expected_luid,
+            } => write!(
+                f,
+                "answers request type {request_type} of log {luid}, but it was type {} of log {expected_luid}",
+                *expected_type as u32
+            ),
+            Rejection::BadErrno(e) => write!(f, "error {e} is not a negative errno"),
+            Rejection::Truncated { size, available } => write!(
+                f,
+                "data size {size} but only {available} bytes follow the header"
+            ),
+            Rejection::Size { size, expect } => write!(
+                f,
+                "{size} bytes of reply data, expected {} to {}",
+                expect.start(),
+                expect.end()
+            ),
+        }
+    }
+}
+
+/// Checks a reply with header `h` and `available` bytes after it against
+/// the request it answers, in the order the kernel module checks: version,
+/// request type and log id, error, then data size.
+pub fn check_reply(
+    expected: &Expected,
+    h: &Header,
+    available: usize,
+) -> Result<Verdict, Rejection> {
+    if h.version != VERSION {
+        return Err(Rejection::Version(h.version));
+    }
+    if expected.request_type as u32 != h.request_type & 0xff
+        || (h.luid != 0 && h.luid != expected.luid)
+    {
+        return Err(Rejection::Mismatch {
+            request_type: h.request_type,
+            luid: h.luid,
+            expected_type: expected.request_type,
+            expected_luid: expected.luid,
+        });
+    }
+    if h.error > 0 || h.error < -MAX_ERRNO {
+        return Err(Rejection::BadErrno(h.error));
+    }
+    if h.error != 0 {
+        return Ok(Verdict::Failed(h.error));
+    }
+    // CAST: `u32` fits `usize` on every kernel target.
+    let size = h.data_size as usize;
+    if size > available {
+        return Err(Rejection::Truncated { size, available });
+    }
+    if !expected.data.contains(&size) {
+        return Err(Rejection::Size {
+            size,
+            expect: expected.data.clone(),
+        });
+    }
+    Ok(Verdict::Data(size))
 }
 
 /// Encodes `regions` as the data of a mark, clear or flush request into

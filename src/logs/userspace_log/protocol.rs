@@ -4,13 +4,13 @@
 //!
 //! The format itself (header fields, request types, sizes) is
 //! [`dm_log_shared::ulog`], shared with the daemon and checked against the
-//! C structure at build time (`src/bindings.rs`); what is here is what the
+//! C structure at build time (`src/kernel_ext/bindings.rs`); what is here is what the
 //! kernel side adds: the connector id and the limits of its buffers.
 
 use crate::kernel_ext::connector::{self, CbId};
 pub(crate) use dm_log_shared::ulog::{
-    encode_regions, u64_at, Header, RequestType, DEVICE_NAME_MAX, HEADER_LEN, REGIONS_PER_REQUEST,
-    UUID_MAX, VERSION,
+    check_reply, encode_regions, u64_at, Expected, Header, RequestType, Verdict, DEVICE_NAME_MAX,
+    HEADER_LEN, MAX_ERRNO, REGIONS_PER_REQUEST, UUID_MAX,
 };
 use dm_log_shared::ulog::{CN_IDX_DM, CN_VAL_DM_USERSPACE_LOG};
 

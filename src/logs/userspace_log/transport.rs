@@ -35,7 +35,9 @@
 //! send buffer are preallocated; the connector allocates its socket buffer
 //! with `GFP_NOIO`.
 
-use super::protocol::{Header, RequestType, CN_ID, HEADER_LEN, MAX_DATA, VERSION};
+use super::protocol::{
+    check_reply, Expected, Header, RequestType, Verdict, CN_ID, HEADER_LEN, MAX_DATA, MAX_ERRNO,
+};
 use crate::kernel_ext::connector::{self, Message, OutMessage, Sender};
 use crate::kernel_ext::debugfs::Show;
 use core::{
@@ -64,9 +66,6 @@ const SLOTS: usize = 32;
 
 /// The largest reply data accepted (a status line, a device name).
 pub(crate) const REPLY_MAX: usize = 1024;
-
-/// Largest errno a reply may carry (`MAX_ERRNO`).
-const MAX_ERRNO: i32 = 4095;
 
 /// Allows at most [`RateLimit::BURST`] messages per
 /// [`RateLimit::INTERVAL_MS`], like the kernel's `printk_ratelimited`.
@@ -145,10 +144,8 @@ enum SlotState {
 struct Slot {
     state: SlotState,
     seq: u32,
-    luid: u64,
-    request_type: u32,
-    /// Accepted reply data sizes.
-    expect: RangeInclusive<usize>,
+    /// What the reply must be like.
+    expected: Expected,
     /// The error of the last reply that matched but failed validation: the
     /// request fails with it if no valid reply comes before the timeout.
     rejected: Option<Error>,
@@ -161,9 +158,11 @@ impl Slot {
     const FREE: Slot = Slot {
         state: SlotState::Free,
         seq: 0,
-        luid: 0,
-        request_type: 0,
-        expect: 0..=0,
+        expected: Expected {
+            request_type: RequestType::Ctr,
+            luid: 0,
+            data: 0..=0,
+        },
         rejected: None,
         error: 0,
         len: 0,
@@ -325,9 +324,11 @@ impl Transport {
                 let slot = &mut table.slots[i];
                 slot.state = SlotState::Waiting;
                 slot.seq = seq;
-                slot.luid = req.luid;
-                slot.request_type = req.request_type as u32;
-                slot.expect = expect;
+                slot.expected = Expected {
+                    request_type: req.request_type,
+                    luid: req.luid,
+                    data: expect,
+                };
                 slot.rejected = None;
                 slot.error = 0;
                 slot.len = 0;
@@ -432,7 +433,7 @@ impl Transport {
         why: fmt::Arguments<'_>,
     ) {
         let s = &table.slots[slot];
-        let (seq, request_type) = (s.seq, s.request_type);
+        let (seq, request_type) = (s.seq, s.expected.request_type as u32);
         table.slots[slot].rejected = Some(error);
         drop(table);
         bump(&self.stats.rejected);
@@ -477,7 +478,7 @@ impl Transport {
                 format_args!("acknowledgement {} is not an errno", ack),
             );
         }
-        if ack == 0 && !table.slots[slot].expect.contains(&0) {
+        if ack == 0 && !table.slots[slot].expected.data.contains(&0) {
             return self.reject(
                 table,
                 slot,
@@ -512,7 +513,6 @@ impl connector::Handler for Transport {
             );
         };
         let data = &msg.data[HEADER_LEN..];
-        let size = h.data_size as usize;
         let table = self.table.lock();
         let Some(slot) = Self::waiting(&table, h.seq) else {
             drop(table);
@@ -524,71 +524,15 @@ impl connector::Handler for Transport {
                 ),
             );
         };
-        let s = &table.slots[slot];
-        if h.version != VERSION {
-            return self.reject(
-                table,
-                slot,
-                EIO,
-                format_args!("version {}, expected {}", h.version, VERSION),
-            );
+        match check_reply(&table.slots[slot].expected, &h, data.len()) {
+            Ok(Verdict::Failed(error)) => self.complete(table, slot, error, &[]),
+            Ok(Verdict::Data(size)) => self.complete(table, slot, 0, &data[..size]),
+            Err(why) => {
+                // Too much data is what the C module reports as ENOSPC.
+                let e = if why.too_much_data() { ENOSPC } else { EIO };
+                self.reject(table, slot, e, format_args!("{}", why))
+            }
         }
-        // Log id 0 is cmirrord's wildcard: it answers every request it
-        // routes through the cluster with it.
-        if s.request_type != h.request_type & 0xff || (h.luid != 0 && h.luid != s.luid) {
-            let (t, l) = (s.request_type, s.luid);
-            return self.reject(
-                table,
-                slot,
-                EIO,
-                format_args!(
-                    "answers request type {} of log {}, but it was type {} of log {}",
-                    h.request_type, h.luid, t, l
-                ),
-            );
-        }
-        if h.error > 0 || h.error < -MAX_ERRNO {
-            return self.reject(
-                table,
-                slot,
-                EIO,
-                format_args!("error {} is not a negative errno", h.error),
-            );
-        }
-        if h.error != 0 {
-            // The data of an error reply is never read, so its size does
-            // not matter.
-            return self.complete(table, slot, h.error, &[]);
-        }
-        if size > data.len() {
-            return self.reject(
-                table,
-                slot,
-                EIO,
-                format_args!(
-                    "data size {} but only {} bytes follow the header",
-                    size,
-                    data.len()
-                ),
-            );
-        }
-        if !s.expect.contains(&size) {
-            let expect = s.expect.clone();
-            // Too much data is what the C module reports as ENOSPC.
-            let e = if size > *expect.end() { ENOSPC } else { EIO };
-            return self.reject(
-                table,
-                slot,
-                e,
-                format_args!(
-                    "{} bytes of reply data, expected {} to {}",
-                    size,
-                    expect.start(),
-                    expect.end()
-                ),
-            );
-        }
-        self.complete(table, slot, 0, &data[..size]);
     }
 }
 

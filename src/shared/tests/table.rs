@@ -63,7 +63,10 @@ fn c_order_and_limits() {
     // 2^32 regions of 2 sectors: one more than the limit.
     assert_eq!(
         RegionArgs::parse(1 << 33, b"2", None),
-        Err(ArgError::TooManyRegions(1 << 32))
+        Err(ArgError::TooManyRegions {
+            region_size: 2,
+            count: 1 << 32
+        })
     );
     assert_eq!(
         RegionArgs::parse((1 << 33) - 2, b"2", None)
@@ -89,7 +92,7 @@ proptest! {
         } else if size < 2 || size > target_len || size > u64::from(u32::MAX) {
             Err(ArgError::RegionSize)
         } else if target_len.div_ceil(size) > MAX_REGIONS {
-            Err(ArgError::TooManyRegions(target_len.div_ceil(size)))
+            Err(ArgError::TooManyRegions { region_size: size as u32, count: target_len.div_ceil(size) })
         } else {
             Ok((size, target_len.div_ceil(size)))
         };
