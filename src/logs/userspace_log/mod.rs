@@ -221,13 +221,15 @@ impl UserspaceLog {
         reply: &mut [u8],
         expect: RangeInclusive<usize>,
     ) -> Result<usize> {
-        let req = Request {
+        self.caller().call(request_type, data, reply, expect)
+    }
+
+    fn caller(&self) -> Caller<'_> {
+        Caller {
+            transport: &self.transport,
             uuid: &self.uuid,
             luid: self.luid,
-            request_type,
-            data,
-        };
-        self.transport.call(&req, reply, expect)
+        }
     }
 
     /// Sends a request for the mirror: when the server is missing, waits
@@ -450,7 +452,8 @@ impl UserspaceLog {
     }
 }
 
-/// Requests of a log that is being constructed (no `UserspaceLog` yet).
+/// Requests of one log to its server (also while the log is being
+/// constructed, before there is a `UserspaceLog`).
 struct Caller<'a> {
     transport: &'a Transport,
     uuid: &'a [u8],
