@@ -24,10 +24,10 @@ impl LogType for CoreLog {
 
     type Shared = ();
 
-    fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<Pin<KBox<Self>>> {
+    fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<impl PinInit<Self, Error>> {
         let args = parse_region_args("core", target.len(), args)?;
         let regions = new_regions("core", &args)?;
-        Ok(KBox::pin(CoreLog { args, regions }, GFP_KERNEL)?)
+        Ok(CoreLog { args, regions })
     }
 
     fn resume(&self) -> Result {

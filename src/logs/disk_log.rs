@@ -470,7 +470,7 @@ impl LogType for DiskLog {
 
     type Shared = ();
 
-    fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<Pin<KBox<Self>>> {
+    fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<impl PinInit<Self, Error>> {
         if args.len() < 2 || args.len() > 3 {
             pr_err!(
                 "disk: expected <log_dev> <region_size> [sync|nosync], got {} argument(s)\n",
@@ -551,7 +551,7 @@ impl LogType for DiskLog {
             GFP_KERNEL,
         )?;
         let work = DelayedWork::new(state.clone())?;
-        Ok(KBox::pin(DiskLog { work, state }, GFP_KERNEL)?)
+        Ok(DiskLog { work, state })
     }
 
     fn postsuspend(&self) -> Result {

@@ -38,8 +38,8 @@ use kernel::{
 ///     const NAME: &'static CStr = c_str!("null");
 ///     type Shared = ();
 ///
-///     fn new(target: Target, _args: &Args<'_>, _: &()) -> Result<Pin<KBox<Self>>> {
-///         Ok(KBox::pin(NullLog(target.len().div_ceil(8)), GFP_KERNEL)?)
+///     fn new(target: Target, _args: &Args<'_>, _: &()) -> Result<impl PinInit<Self, Error>> {
+///         Ok(NullLog(target.len().div_ceil(8)))
 ///     }
 ///     fn region_size(&self) -> u32 { 8 }
 ///     fn is_clean(&self, _: Region) -> bool { true }
@@ -70,8 +70,15 @@ pub(crate) trait LogType: Sized + Send + Sync + 'static {
     /// State shared by every log of the type, owned by its [`Registration`].
     type Shared: Send + Sync + 'static;
 
-    /// Constructs a log for `target` from its table arguments.
-    fn new(target: Target, args: &Args<'_>, shared: &Self::Shared) -> Result<Pin<KBox<Self>>>;
+    /// Constructs a log for `target` from its table arguments: checks them
+    /// and returns the initialiser of the log, which the adapter runs in
+    /// memory it allocated before calling this (so nothing done here is
+    /// left to undo because of an allocation failure after it).
+    fn new(
+        target: Target,
+        args: &Args<'_>,
+        shared: &Self::Shared,
+    ) -> Result<impl PinInit<Self, Error>>;
 
     /// Before the target is suspended.
     fn presuspend(&self) -> Result {
@@ -172,7 +179,10 @@ impl<T: LogType> Adapter<T> {
             // SAFETY: The type stays registered, and so its `TypeBox` alive,
             // while a log of it exists: the log holds a module reference.
             let shared = unsafe { &(*tb).shared };
-            let ctx = T::new(target, &args, shared)?;
+            // The log's memory first: a log type's constructor may do what
+            // it cannot take back once its initialiser is returned.
+            let slot = KBox::<T>::new_uninit(GFP_KERNEL)?;
+            let ctx = slot.write_pin_init(T::new(target, &args, shared)?)?;
             // SAFETY: `log` is valid; the context is ours to set.
             unsafe { (*log).context = ctx.into_foreign() as *mut c_void };
             Ok(0)

@@ -488,7 +488,11 @@ impl LogType for UserspaceLog {
 
     type Shared = Arc<Transport>;
 
-    fn new(target: Target, args: &Args<'_>, transport: &Arc<Transport>) -> Result<Pin<KBox<Self>>> {
+    fn new(
+        target: Target,
+        args: &Args<'_>,
+        transport: &Arc<Transport>,
+    ) -> Result<impl PinInit<Self, Error>> {
         if args.len() < 3 {
             pr_err!(
                 "userspace: too few arguments ({}): expected <uuid> [integrated_flush] <log_type> <log_args...>\n",
@@ -545,28 +549,27 @@ impl LogType for UserspaceLog {
             let _ = call.call(RequestType::Dtr, &[], &mut [], 0..=0);
         });
         let created = Self::created(&call, &target, &dev[..dev_len])?;
-        let log = KBox::pin_init(
-            pin_init!(UserspaceLog {
-                transport: transport.clone(),
-                target,
-                luid,
-                uuid: uuid_buf,
-                ctr_args,
-                usr_argc: args.len(),
-                integrated_flush,
-                region_size: created.region_size,
-                region_count: created.region_count,
-                _log_dev: created.log_dev,
-                in_sync_hint: AtomicU64::new(0),
-                next_recovery_query: AtomicI64::new(0),
-                queued <- new_spinlock!(queued, "dm_log_rs:ulog_queued"),
-                flushing <- new_mutex!(flushing, "dm_log_rs:ulog_flushing"),
-                status_buf <- new_mutex!(status_buf, "dm_log_rs:ulog_status"),
-            }),
-            GFP_KERNEL,
-        )?;
+        // Nothing can fail from here on: the adapter allocated the log's
+        // memory before calling us, and no field's initialiser fails. The
+        // server's log is the log's now (its drop destroys it there).
         on_server.dismiss();
-        Ok(log)
+        Ok(try_pin_init!(UserspaceLog {
+            transport: transport.clone(),
+            target,
+            luid,
+            uuid: uuid_buf,
+            ctr_args,
+            usr_argc: args.len(),
+            integrated_flush,
+            region_size: created.region_size,
+            region_count: created.region_count,
+            _log_dev: created.log_dev,
+            in_sync_hint: AtomicU64::new(0),
+            next_recovery_query: AtomicI64::new(0),
+            queued <- new_spinlock!(queued, "dm_log_rs:ulog_queued"),
+            flushing <- new_mutex!(flushing, "dm_log_rs:ulog_flushing"),
+            status_buf <- new_mutex!(status_buf, "dm_log_rs:ulog_status"),
+        }? Error))
     }
 
     fn presuspend(&self) -> Result {
