@@ -23,9 +23,9 @@ impl BlockDevice {
     /// `ptr` must point to a block device that stays valid and open for
     /// `'a`.
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut kernel::bindings::block_device) -> &'a Self {
+        // INVARIANT: Guaranteed by the caller.
         // SAFETY: `BlockDevice` is a transparent wrapper of the C structure;
         // the caller guarantees validity for `'a`.
-        // INVARIANT: Guaranteed by the caller.
         unsafe { &*ptr.cast::<Self>() }
     }
 
