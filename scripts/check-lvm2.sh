@@ -61,6 +61,9 @@ for impl in $impls; do
 	log "LOG_IMPL=$impl: VM run took $(($(date +%s) - t0)) s"
 	# Merge: this run's results replace earlier ones of the same tests; a
 	# selected test the guest never reported (VM died) counts as failed.
+	# Runs may go on in parallel (two VMs, two lists): one merge at a time.
+	exec 9>"$out/.merge.lock"
+	flock 9
 	touch "$dir/results"
 	for t in $tests; do
 		line=$(awk -F'\t' -v t="$t" '$1 == t' "$run/results" 2>/dev/null | tail -n 1)
@@ -76,6 +79,7 @@ for impl in $impls; do
 	sort -o "$dir/results" "$dir/results"
 	mv "$run/console.log" "$dir/console.log"
 	rm -rf "$run"
+	flock -u 9
 done
 
 # The table of this run's tests (tests/out/lvm2/table.md: of every test
