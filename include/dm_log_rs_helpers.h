@@ -13,7 +13,6 @@
 struct block_device;
 struct completion;
 struct netlink_skb_parms;
-struct dmlogrs_delayed_work;
 
 /* helpers/blk.c */
 u64 rust_helper_bdev_nr_bytes(struct block_device *bdev);
@@ -27,11 +26,5 @@ void rust_helper_init_completion(struct completion *x);
 
 /* helpers/connector.c */
 bool dmlogrs_cn_sender_is_admin(struct netlink_skb_parms *nsp);
-
-/* helpers/workqueue.c: a delayed work item (6.12's kernel crate has none) */
-struct dmlogrs_delayed_work *dmlogrs_delayed_work_alloc(unsigned int (*fn)(void *data), void *data);
-bool dmlogrs_delayed_work_queue(struct dmlogrs_delayed_work *d, unsigned int msecs);
-void dmlogrs_delayed_work_cancel(struct dmlogrs_delayed_work *d);
-void dmlogrs_delayed_work_free(struct dmlogrs_delayed_work *d);
 
 #endif

@@ -7,7 +7,7 @@
 //!
 //! Layers, each depending only on the ones below it:
 //! - [`logs`]: the log types `core`, `disk` and `userspace`, in safe Rust
-//!   (`forbid(unsafe_code)`);
+//!   (`deny(unsafe_code)`);
 //! - [`kernel_ext`]: the module's extension of the kernel crate, safe
 //!   abstractions over the C APIs it uses (dirty-log registry, dm-io,
 //!   connector, debugfs, delayed work); every `unsafe` of the module is
@@ -23,9 +23,10 @@
 mod kernel_ext;
 mod logs;
 
-use kernel::prelude::*;
+use kernel::{prelude::*, sync::Arc};
 use kernel_ext::{
-    connector, debugfs,
+    compat::debugfs::{Dir, File},
+    connector,
     dirty_log::{registry, Registration},
 };
 use logs::{core_log::CoreLog, disk_log::DiskLog, userspace_log};
@@ -51,17 +52,19 @@ struct DmLogRs {
     _disk: Registration<DiskLog>,
     _userspace: Registration<UserspaceLog>,
     _connector: connector::Registration,
-    _transport_stats: debugfs::File<Transport>,
-    _debugfs: debugfs::Dir,
+    _transport_stats: Pin<KBox<File<Arc<Transport>>>>,
     _registry: registry::Installed,
 }
 
 impl kernel::Module for DmLogRs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let reg = registry::Registry::install()?;
-        let dir = debugfs::Dir::create(kernel::c_str!("dm_log_rs"));
+        let dir = Dir::new(kernel::c_str!("dm_log_rs"));
         let transport = Transport::new()?;
-        let stats = debugfs::File::new(kernel::c_str!("userspace"), transport.clone());
+        let stats = KBox::pin_init(
+            dir.read_only_file::<_, Error>(kernel::c_str!("userspace"), transport.clone()),
+            GFP_KERNEL,
+        )?;
         let cn = connector::Registration::new(
             userspace_log::CN_ID,
             kernel::c_str!("dm_log_rs_userspace"),
@@ -75,7 +78,7 @@ impl kernel::Module for DmLogRs {
         })?;
         let userspace = Registration::new(module, transport)?;
         let core = Registration::new(module, ())?;
-        let disk = Registration::new(module, ())?;
+        let disk = Registration::new(module, dir)?;
         pr_info!("dirty log registry ready; types: core, disk, userspace\n");
         Ok(DmLogRs {
             _core: core,
@@ -83,7 +86,6 @@ impl kernel::Module for DmLogRs {
             _userspace: userspace,
             _connector: cn,
             _transport_stats: stats,
-            _debugfs: dir,
             _registry: reg,
         })
     }

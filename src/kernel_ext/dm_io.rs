@@ -11,9 +11,9 @@
 
 use crate::kernel_ext::bindings;
 use crate::kernel_ext::block::BlockDevice;
+use crate::kernel_ext::compat::completion::Completion;
 use core::{
     ops::Range,
-    pin::pin,
     ptr::NonNull,
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
@@ -21,7 +21,7 @@ use kernel::{
     error::{from_err_ptr, to_result},
     ffi::{c_ulong, c_void},
     prelude::*,
-    types::Opaque,
+    stack_pin_init,
 };
 
 /// Bytes in a sector.
@@ -115,14 +115,13 @@ impl IoClient {
         if fua {
             op |= 1 << bindings::req_flag_bits___REQ_FUA;
         }
-        let batch = pin!(Batch {
+        // Pinned on this stack frame, which outlives every use: the frame
+        // waits for the completion before returning.
+        stack_pin_init!(let batch = pin_init!(Batch {
             pending: AtomicUsize::new(1),
             failed: AtomicBool::new(false),
-            done: Opaque::uninit(),
-        });
-        // SAFETY: `done` is pinned on this stack frame, which outlives every
-        // use: the frame waits for the completion before returning.
-        unsafe { bindings::init_completion(batch.done.get()) };
+            done <- Completion::new(),
+        }));
         let context = core::ptr::from_ref::<Batch>(&batch)
             .cast_mut()
             .cast::<c_void>();
@@ -176,13 +175,11 @@ impl IoClient {
             bytes += len as u64;
         }
         // Drop the submitter's own reference, then wait for the I/O.
+        // `done` is completed once, by whoever drops the last reference.
         if batch.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // SAFETY: `done` was initialised above.
-            unsafe { kernel::bindings::complete(batch.done.get()) };
+            batch.done.complete_all();
         }
-        // SAFETY: `done` was initialised above; it is completed exactly once,
-        // by whoever drops the last reference.
-        unsafe { kernel::bindings::wait_for_completion_io(batch.done.get()) };
+        batch.done.wait_for_completion_io();
         if batch.failed.load(Ordering::Acquire) {
             return Err(EIO);
         }
@@ -249,10 +246,12 @@ impl IoClient {
 
 /// A batch of asynchronous writes in flight: a reference per write plus one
 /// for the submitter; whoever drops the last completes `done`.
+#[pin_data]
 struct Batch {
     pending: AtomicUsize,
     failed: AtomicBool,
-    done: Opaque<kernel::bindings::completion>,
+    #[pin]
+    done: Completion,
 }
 
 impl Batch {
@@ -271,10 +270,9 @@ impl Batch {
             batch.failed.store(true, Ordering::Release);
         }
         if batch.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The waiter cannot return before `complete` released the
+            // The waiter cannot return before `complete_all` released the
             // completion's lock, so the batch outlives this call.
-            // SAFETY: `done` was initialised before any write was submitted.
-            unsafe { kernel::bindings::complete(batch.done.get()) };
+            batch.done.complete_all();
         }
     }
 }

@@ -12,13 +12,12 @@
 //! - [`block`]: block devices (size, block size, FUA);
 //! - [`dm_io`]: dm-io, synchronous block I/O (the disk log);
 //! - [`connector`]: the netlink connector (the userspace log);
-//! - [`debugfs`]: debugfs files (per-log counters);
-//! - [`workqueue`]: a delayed work item (6.12's crate has only plain work).
+//! - [`compat`]: what later kernel crates have and 6.12's lacks, in their
+//!   shape: delayed work, completions, debugfs files.
 
 pub(crate) mod bindings;
 pub(crate) mod block;
+pub(crate) mod compat;
 pub(crate) mod connector;
-pub(crate) mod debugfs;
 pub(crate) mod dirty_log;
 pub(crate) mod dm_io;
-pub(crate) mod workqueue;

@@ -22,6 +22,8 @@ pub(crate) struct CoreLog {
 impl LogType for CoreLog {
     const NAME: &'static CStr = c_str!("core");
 
+    type Ptr = Pin<KBox<Self>>;
+
     type Shared = ();
 
     fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<impl PinInit<Self, Error>> {
@@ -30,52 +32,52 @@ impl LogType for CoreLog {
         Ok(CoreLog { args, regions })
     }
 
-    fn resume(&self) -> Result {
-        self.regions.restart_resync();
+    fn resume(this: Pin<&Self>) -> Result {
+        this.regions.restart_resync();
         Ok(())
     }
 
-    fn region_size(&self) -> u32 {
-        self.args.region_size
+    fn region_size(this: Pin<&Self>) -> u32 {
+        this.args.region_size
     }
 
-    fn is_clean(&self, region: Region) -> bool {
-        self.regions.is_clean(region)
+    fn is_clean(this: Pin<&Self>, region: Region) -> bool {
+        this.regions.is_clean(region)
     }
 
-    fn in_sync(&self, region: Region, _can_block: bool) -> Result<bool> {
+    fn in_sync(this: Pin<&Self>, region: Region, _can_block: bool) -> Result<bool> {
         // Lock-free and wait-free: fine whether or not the caller can block.
-        Ok(self.regions.in_sync(region))
+        Ok(this.regions.in_sync(region))
     }
 
-    fn flush(&self) -> Result {
+    fn flush(_this: Pin<&Self>) -> Result {
         Ok(())
     }
 
-    fn mark_region(&self, region: Region) {
-        self.regions.mark(region);
+    fn mark_region(this: Pin<&Self>, region: Region) {
+        this.regions.mark(region);
     }
 
-    fn clear_region(&self, region: Region) {
-        self.regions.clear(region);
+    fn clear_region(this: Pin<&Self>, region: Region) {
+        this.regions.clear(region);
     }
 
-    fn get_resync_work(&self) -> Result<Option<Region>> {
-        Ok(self.regions.next_resync_work())
+    fn get_resync_work(this: Pin<&Self>) -> Result<Option<Region>> {
+        Ok(this.regions.next_resync_work())
     }
 
-    fn set_region_sync(&self, region: Region, in_sync: bool) {
-        self.regions.set_region_sync(region, in_sync);
+    fn set_region_sync(this: Pin<&Self>, region: Region, in_sync: bool) {
+        this.regions.set_region_sync(region, in_sync);
     }
 
-    fn sync_count(&self) -> Region {
-        self.regions.sync_count()
+    fn sync_count(this: Pin<&Self>) -> Region {
+        this.regions.sync_count()
     }
 
-    fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
+    fn status(this: Pin<&Self>, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
         match kind {
             StatusType::Info => out.write_str("1 core"),
-            StatusType::Table => write_table(&self.args, out, "core", None),
+            StatusType::Table => write_table(&this.args, out, "core", None),
             StatusType::Ima => Ok(()),
         }
     }

@@ -43,14 +43,15 @@
 //! `clean_batch`, 1/256 of the regions or 32).
 
 use super::regions::{alloc_words, new_regions, parse_region_args, write_table, Words};
-use crate::kernel_ext::debugfs::{self, Show};
+use crate::kernel_ext::compat::debugfs::{Dir, File};
+use crate::kernel_ext::compat::workqueue::{
+    cancel_delayed_sync, impl_has_delayed_work, new_delayed_work, DelayedWork, QueueExt,
+};
 use crate::kernel_ext::dirty_log::{
     Args, DmDev, LogType, Region, StatusType, StatusWriter, Target,
 };
 use crate::kernel_ext::dm_io::IoClient;
-use crate::kernel_ext::workqueue::{DelayedWork, DelayedWorkFn};
 use core::fmt::{self, Write};
-use core::ops::Deref;
 use core::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use dm_log_shared::engine::{Bitmap, Regions, SyncMode, WORD_BITS};
 use dm_log_shared::ondisk::{self, Header, HeaderError, LogArea, Runs};
@@ -59,8 +60,9 @@ use kernel::{
     c_str, new_mutex,
     prelude::*,
     str::CString,
-    sync::{Arc, Mutex},
-    time::Ktime,
+    sync::{Arc, ArcBorrow, Mutex},
+    time::{msecs_to_jiffies, Ktime},
+    workqueue::{self, WorkItem},
 };
 
 /// How long a cleared region may stay dirty on disk, at most (see the module
@@ -88,13 +90,14 @@ pub(crate) struct Counters {
     pub(crate) resync_regions: AtomicU64,
 }
 
-impl Show for Counters {
-    fn show(&self, out: &mut dyn Write) -> fmt::Result {
+/// The file's content: one `name value` line per counter.
+impl fmt::Debug for Counters {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         write!(
             out,
             "marks {}\nclears {}\nflushes {}\nflush_bytes {}\ndirty_flushes {}\nclean_writes {}\n\
-             resync_regions {}\n",
+             resync_regions {}",
             get(&self.marks),
             get(&self.clears),
             get(&self.flushes),
@@ -121,25 +124,13 @@ struct IoState {
     unflushed: bool,
 }
 
-/// A disk log: its state, and the work item that writes clean state when
-/// the mirror goes quiet.
-pub(crate) struct DiskLog {
-    /// Declared first, so dropped first: cancelled before the state goes.
-    work: DelayedWork<DiskState>,
-    state: Arc<DiskState>,
-}
-
-impl Deref for DiskLog {
-    type Target = DiskState;
-
-    fn deref(&self) -> &DiskState {
-        &self.state
-    }
-}
-
-/// The state of a disk log.
+/// A disk log. Owned through an [`Arc`]: its work item, which writes the
+/// clean state when the mirror goes quiet, holds a reference while queued.
 #[pin_data]
-pub(crate) struct DiskState {
+pub(crate) struct DiskLog {
+    /// Cancelled by [`LogType::release`]: no run outlives the destructor.
+    #[pin]
+    work: DelayedWork<DiskLog>,
     target: Target,
     args: RegionArgs,
     regions: Regions<Words>,
@@ -169,9 +160,9 @@ pub(crate) struct DiskState {
     dev_failed: AtomicBool,
     /// A cache flush of the log device failed (status `F`).
     dev_flush_failed: AtomicBool,
-    counters: Arc<Counters>,
-    /// Removed before `counters`' last reference can go.
-    _stats: debugfs::File<Counters>,
+    /// Shown in debugfs.
+    #[pin]
+    counters: File<Counters>,
     client: IoClient,
     #[pin]
     io: Mutex<IoState>,
@@ -179,7 +170,7 @@ pub(crate) struct DiskState {
     dev: DmDev,
 }
 
-impl DiskState {
+impl DiskLog {
     /// Block of the log area that holds region `region`'s clean bit.
     fn block_of(&self, region: Region) -> u64 {
         // CAST: A block number of the area, which is in memory.
@@ -445,22 +436,41 @@ impl DiskState {
     }
 }
 
-impl DelayedWorkFn for DiskState {
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for DiskLog { self.work }
+}
+
+impl WorkItem for DiskLog {
+    type Pointer = Arc<DiskLog>;
+
     /// Writes the pending clean regions once they are due, if the mirror's
     /// own flushes did not (it went quiet); comes back while some are left.
-    fn run(&self) -> Option<u32> {
-        if self.suspended.load(Ordering::Acquire) {
+    fn run(this: Arc<DiskLog>) {
+        if this.suspended.load(Ordering::Acquire) {
             // Resume starts again from what is on disk.
-            return None;
+            return;
         }
         // An error is recorded (status, table event) by `flush_log`.
-        let _ = self.flush_log(false);
-        let since = self.pending_since.load(Ordering::Relaxed);
-        if since == 0 || self.flush_failed.load(Ordering::Acquire) {
-            return None;
+        let _ = this.flush_log(false);
+        let since = this.pending_since.load(Ordering::Relaxed);
+        if since == 0 || this.flush_failed.load(Ordering::Acquire) {
+            return;
         }
         let age_ms = (Ktime::ktime_get().to_ns() - since) / 1_000_000;
-        Some((CLEAN_DELAY_MS - age_ms).clamp(1, CLEAN_DELAY_MS) as u32)
+        let again = (CLEAN_DELAY_MS - age_ms).clamp(1, CLEAN_DELAY_MS) as u32;
+        // `Err` (queued meanwhile by `clear_region`) drops this reference.
+        let _ = workqueue::system().enqueue_delayed(this, msecs_to_jiffies(again));
+    }
+}
+
+impl DiskLog {
+    /// Has the work item write the pending clean regions in
+    /// [`CLEAN_DELAY_MS`] if no flush of the mirror does first; nothing if
+    /// it is queued already. Any context: the reference dropped when it is
+    /// queued already is never the last (the caller borrows one).
+    fn queue_clean(this: ArcBorrow<'_, Self>) {
+        let delay = msecs_to_jiffies(CLEAN_DELAY_MS as u32);
+        let _ = workqueue::system().enqueue_delayed(Arc::from(this), delay);
     }
 }
 
@@ -468,9 +478,12 @@ impl DelayedWorkFn for DiskState {
 impl LogType for DiskLog {
     const NAME: &'static CStr = c_str!("disk");
 
-    type Shared = ();
+    type Ptr = Arc<Self>;
 
-    fn new(target: Target, args: &Args<'_>, _shared: &()) -> Result<impl PinInit<Self, Error>> {
+    /// The module's debugfs directory, for the counters.
+    type Shared = Dir;
+
+    fn new(target: Target, args: &Args<'_>, dir: &Dir) -> Result<impl PinInit<Self, Error>> {
         if args.len() < 2 || args.len() > 3 {
             pr_err!(
                 "disk: expected <log_dev> <region_size> [sync|nosync], got {} argument(s)\n",
@@ -519,59 +532,61 @@ impl LogType for DiskLog {
         taken.extend_with(nwords, 0u64, GFP_KERNEL)?;
         let client =
             IoClient::new().inspect_err(|_| pr_err!("disk: cannot create a dm-io client\n"))?;
-        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
         let seq = LOG_SEQ.fetch_add(1, Ordering::Relaxed);
         let stats_name = CString::try_from_fmt(kernel::fmt!("disk-{}-{}", dev.name(), seq))?;
-        let stats = debugfs::File::new(&stats_name, counters.clone());
-        let state = Arc::pin_init(
-            pin_init!(DiskState {
-                target,
-                args: region_args,
-                regions,
-                changed,
-                pending,
-                pending_count: AtomicU64::new(0),
-                pending_since: AtomicI64::new(0),
-                clean_batch: (nregions / 256).max(32),
-                area,
-                dirtied: AtomicBool::new(false),
-                flush_failed: AtomicBool::new(false),
-                suspended: AtomicBool::new(true),
-                dev_failed: AtomicBool::new(false),
-                dev_flush_failed: AtomicBool::new(false),
-                counters,
-                _stats: stats,
-                client,
-                io <- new_mutex!(
-                    IoState { buf, taken, unflushed: false },
-                    "dm_log_rs::DiskLog::io"
-                ),
-                dev,
-            }),
-            GFP_KERNEL,
-        )?;
-        let work = DelayedWork::new(state.clone())?;
-        Ok(DiskLog { work, state })
+        Ok(try_pin_init!(DiskLog {
+            work <- new_delayed_work!("dm_log_rs::DiskLog::work"),
+            target,
+            args: region_args,
+            regions,
+            changed,
+            pending,
+            pending_count: AtomicU64::new(0),
+            pending_since: AtomicI64::new(0),
+            clean_batch: (nregions / 256).max(32),
+            area,
+            dirtied: AtomicBool::new(false),
+            flush_failed: AtomicBool::new(false),
+            suspended: AtomicBool::new(true),
+            dev_failed: AtomicBool::new(false),
+            dev_flush_failed: AtomicBool::new(false),
+            counters <- dir.read_only_file::<_, Error>(&stats_name, Counters::default()),
+            client,
+            io <- new_mutex!(
+                IoState { buf, taken, unflushed: false },
+                "dm_log_rs::DiskLog::io"
+            ),
+            dev,
+        }))
     }
 
-    fn postsuspend(&self) -> Result {
+    fn release(this: Arc<Self>) {
+        // The work item runs no more (it would use the target and the log
+        // device, which go with the mirror), and is not queued again: a
+        // suspended log queues nothing.
+        this.suspended.store(true, Ordering::Release);
+        cancel_delayed_sync(&*this);
+        drop(this);
+    }
+
+    fn postsuspend(this: ArcBorrow<'_, Self>) -> Result {
         // No write of the log's own while suspended: the log device may be
         // about to change hands.
-        self.suspended.store(true, Ordering::Release);
-        self.work.cancel();
+        this.suspended.store(true, Ordering::Release);
+        cancel_delayed_sync(&*this);
         // Suspended, the log is all on disk, clean state included (the C
         // log's state after suspend; another log may read it next).
-        self.flush_log(true)
+        this.flush_log(true)
     }
 
-    fn resume(&self) -> Result {
-        let mut io = self.io.lock();
-        self.suspended.store(false, Ordering::Release);
-        let count = self.regions.count();
-        let on_disk = self.load(&mut io);
+    fn resume(this: ArcBorrow<'_, Self>) -> Result {
+        let mut io = this.io.lock();
+        this.suspended.store(false, Ordering::Release);
+        let count = this.regions.count();
+        let on_disk = this.load(&mut io);
         // Regions the log did not cover (new log, or the device grew).
-        let nosync = self.args.sync == SyncMode::NoSync;
-        self.regions
+        let nosync = this.args.sync == SyncMode::NoSync;
+        this.regions
             .clean_bits()
             .fill_range(on_disk.min(count), count, nosync);
         // Writes that completed after presuspend make kmirrord clear their
@@ -581,90 +596,90 @@ impl LogType for DiskLog {
         // being resumed, so no other log has run since: they are still
         // clean. Keep them so (pending, written clean after the next leg
         // flush) rather than resync them. C writes them at once instead.
-        let carried = if on_disk > 0 && !self.flush_failed.load(Ordering::Acquire) {
-            self.carry_pending()
+        let carried = if on_disk > 0 && !this.flush_failed.load(Ordering::Acquire) {
+            this.carry_pending()
         } else {
-            self.drop_pending();
+            this.drop_pending();
             0
         };
-        self.regions.sync_from_clean();
-        self.regions.restart_resync();
+        this.regions.sync_from_clean();
+        this.regions.restart_resync();
 
         // Write the whole area with the header for the current size.
         Header::current(count).encode(&mut io.buf);
-        let nblocks = self.changed.len() as usize;
-        self.serialise(&mut io.buf, 0, nblocks);
-        self.changed.fill(false);
-        self.dirtied.store(false, Ordering::Release);
-        let r = self
+        let nblocks = this.changed.len() as usize;
+        this.serialise(&mut io.buf, 0, nblocks);
+        this.changed.fill(false);
+        this.dirtied.store(false, Ordering::Release);
+        let r = this
             .client
-            .write(self.dev.bdev(), 0, &io.buf)
+            .write(this.dev.bdev(), 0, &io.buf)
             .and_then(|()| {
-                self.client.flush(self.dev.bdev()).inspect_err(|_| {
-                    self.dev_flush_failed.store(true, Ordering::Release);
+                this.client.flush(this.dev.bdev()).inspect_err(|_| {
+                    this.dev_flush_failed.store(true, Ordering::Release);
                 })
             });
         io.unflushed = r.is_err();
         if let Err(e) = r {
-            pr_warn!("disk: {}: cannot write the log header\n", self.dev.name());
-            self.all_changed();
-            self.dirtied.store(true, Ordering::Release);
-            self.fail_device();
+            pr_warn!("disk: {}: cannot write the log header\n", this.dev.name());
+            this.all_changed();
+            this.dirtied.store(true, Ordering::Release);
+            this.fail_device();
             return Err(e);
         }
         if carried != 0 {
-            self.work.queue(CLEAN_DELAY_MS as u32);
+            Self::queue_clean(this);
         }
         Ok(())
     }
 
-    fn region_size(&self) -> u32 {
-        self.args.region_size
+    fn region_size(this: ArcBorrow<'_, Self>) -> u32 {
+        this.args.region_size
     }
 
-    fn is_clean(&self, region: Region) -> bool {
-        self.regions.is_clean(region)
+    fn is_clean(this: ArcBorrow<'_, Self>, region: Region) -> bool {
+        this.regions.is_clean(region)
     }
 
-    fn in_sync(&self, region: Region, _can_block: bool) -> Result<bool> {
-        Ok(self.regions.in_sync(region))
+    fn in_sync(this: ArcBorrow<'_, Self>, region: Region, _can_block: bool) -> Result<bool> {
+        Ok(this.regions.in_sync(region))
     }
 
-    fn flush(&self) -> Result {
-        self.flush_log(false)
+    fn flush(this: ArcBorrow<'_, Self>) -> Result {
+        this.flush_log(false)
     }
 
-    fn mark_region(&self, region: Region) {
-        if self.regions.mark(region) {
-            if self.pending.clear(region) {
+    fn mark_region(this: ArcBorrow<'_, Self>, region: Region) {
+        if this.regions.mark(region) {
+            if this.pending.clear(region) {
                 // Never written clean: the disk has it dirty already.
-                self.pending_count.fetch_sub(1, Ordering::Relaxed);
+                this.pending_count.fetch_sub(1, Ordering::Relaxed);
             } else {
-                self.changed.set_release(self.block_of(region));
-                self.dirtied.store(true, Ordering::Release);
+                this.changed.set_release(this.block_of(region));
+                this.dirtied.store(true, Ordering::Release);
             }
-            self.counters.marks.fetch_add(1, Ordering::Relaxed);
+            this.counters.marks.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    fn clear_region(&self, region: Region) {
-        if self.flush_failed.load(Ordering::Acquire) {
+    fn clear_region(this: ArcBorrow<'_, Self>, region: Region) {
+        if this.flush_failed.load(Ordering::Acquire) {
             return;
         }
         // Pending before clean: a flush running on the work item meanwhile
         // must never see the region clean without its pending bit (it would
         // write it clean with no flush of the legs).
-        let newly_pending = !self.pending.set(region);
+        let newly_pending = !this.pending.set(region);
         if newly_pending {
-            self.pending_count.fetch_add(1, Ordering::Relaxed);
+            this.pending_count.fetch_add(1, Ordering::Relaxed);
         }
         // Orders the pending bit before the clean bit (for `serialise`) and
         // before the load of `pending_since` below (for `take_pending`).
         fence(Ordering::SeqCst);
-        if !self.regions.clear(region) {
+        if !this.regions.clear(region) {
             // Clean already: nothing to write.
-            if newly_pending && self.pending.clear(region) {
-                self.pending_count.fetch_sub(1, Ordering::Relaxed);
+            if newly_pending && this.pending.clear(region) {
+                this.pending_count.fetch_sub(1, Ordering::Relaxed);
             }
             return;
         }
@@ -674,53 +689,56 @@ impl LogType for DiskLog {
         // `flush_failed` (blocks written meanwhile show the region dirty:
         // `serialise` writes nothing clean once `flush_failed` is set).
         fence(Ordering::SeqCst);
-        if self.flush_failed.load(Ordering::Relaxed) {
-            self.regions.mark(region);
-            self.changed.set_release(self.block_of(region));
-            self.dirtied.store(true, Ordering::Release);
+        if this.flush_failed.load(Ordering::Relaxed) {
+            this.regions.mark(region);
+            this.changed.set_release(this.block_of(region));
+            this.dirtied.store(true, Ordering::Release);
             return;
         }
-        if self.pending_since.load(Ordering::Relaxed) == 0 {
+        if this.pending_since.load(Ordering::Relaxed) == 0 {
             // Never 0 itself: the clock counts from boot.
-            self.pending_since
+            this.pending_since
                 .store(Ktime::ktime_get().to_ns().max(1), Ordering::Relaxed);
         }
-        if !self.suspended.load(Ordering::Acquire) {
-            // Writes the clean state if no flush of the mirror does first.
-            self.work.queue(CLEAN_DELAY_MS as u32);
+        if !this.suspended.load(Ordering::Acquire) {
+            Self::queue_clean(this);
         }
-        self.counters.clears.fetch_add(1, Ordering::Relaxed);
+        this.counters.clears.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn get_resync_work(&self) -> Result<Option<Region>> {
-        let r = self.regions.next_resync_work();
+    fn get_resync_work(this: ArcBorrow<'_, Self>) -> Result<Option<Region>> {
+        let r = this.regions.next_resync_work();
         if r.is_some() {
-            self.counters.resync_regions.fetch_add(1, Ordering::Relaxed);
+            this.counters.resync_regions.fetch_add(1, Ordering::Relaxed);
         }
         Ok(r)
     }
 
-    fn set_region_sync(&self, region: Region, in_sync: bool) {
-        self.regions.set_region_sync(region, in_sync);
+    fn set_region_sync(this: ArcBorrow<'_, Self>, region: Region, in_sync: bool) {
+        this.regions.set_region_sync(region, in_sync);
     }
 
-    fn sync_count(&self) -> Region {
-        self.regions.sync_count()
+    fn sync_count(this: ArcBorrow<'_, Self>) -> Region {
+        this.regions.sync_count()
     }
 
-    fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
+    fn status(
+        this: ArcBorrow<'_, Self>,
+        kind: StatusType,
+        out: &mut StatusWriter<'_>,
+    ) -> fmt::Result {
         match kind {
             StatusType::Info => {
-                let health = if self.dev_flush_failed.load(Ordering::Acquire) {
+                let health = if this.dev_flush_failed.load(Ordering::Acquire) {
                     'F'
-                } else if self.dev_failed.load(Ordering::Acquire) {
+                } else if this.dev_failed.load(Ordering::Acquire) {
                     'D'
                 } else {
                     'A'
                 };
-                write!(out, "3 disk {} {}", self.dev.name(), health)
+                write!(out, "3 disk {} {}", this.dev.name(), health)
             }
-            StatusType::Table => write_table(&self.args, out, "disk", Some(&self.dev.name())),
+            StatusType::Table => write_table(&this.args, out, "disk", Some(&this.dev.name())),
             StatusType::Ima => Ok(()),
         }
     }

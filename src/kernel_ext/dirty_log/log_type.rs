@@ -5,14 +5,59 @@
 
 use super::{target::FlushFn, Args, Region, StatusType, StatusWriter, Target};
 use crate::kernel_ext::{bindings, dirty_log::registry};
-use core::{fmt, marker::PhantomData, ptr::NonNull};
+use core::{fmt, marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
     error::{from_result, VTABLE_DEFAULT_ERROR},
     ffi::{c_char, c_int, c_uint, c_void},
+    init::InPlaceWrite,
     prelude::*,
     str::CStr,
+    sync::{Arc, UniqueArc},
     types::{ForeignOwnable, Opaque},
 };
+
+/// How a log is owned: the pointer the adapter keeps in the C log's
+/// `context`, from the constructor to the destructor. `Pin<KBox<T>>` for a
+/// log that only device-mapper calls; `Arc<T>` for one that also hands
+/// references to itself to others (its own work items).
+pub(crate) trait LogPointer<T>: ForeignOwnable + Send + Sync + 'static {
+    /// The memory of a log not constructed yet.
+    type Slot;
+
+    /// Allocates a log's memory (`GFP_KERNEL`).
+    fn alloc() -> Result<Self::Slot>;
+
+    /// Runs `init` in `slot`.
+    fn init(slot: Self::Slot, init: impl PinInit<T, Error>) -> Result<Self>;
+}
+
+impl<T: Send + Sync + 'static> LogPointer<T> for Pin<KBox<T>> {
+    type Slot = KBox<MaybeUninit<T>>;
+
+    fn alloc() -> Result<Self::Slot> {
+        Ok(KBox::new_uninit(GFP_KERNEL)?)
+    }
+
+    fn init(slot: Self::Slot, init: impl PinInit<T, Error>) -> Result<Self> {
+        slot.write_pin_init(init)
+    }
+}
+
+impl<T: Send + Sync + 'static> LogPointer<T> for Arc<T> {
+    type Slot = UniqueArc<MaybeUninit<T>>;
+
+    fn alloc() -> Result<Self::Slot> {
+        Ok(UniqueArc::new_uninit(GFP_KERNEL)?)
+    }
+
+    fn init(slot: Self::Slot, init: impl PinInit<T, Error>) -> Result<Self> {
+        Ok(slot.write_pin_init(init)?.into())
+    }
+}
+
+/// What the operations of a log type `T` get: a borrow of the log through
+/// its [`LogType::Ptr`] (`Pin<&T>` or `ArcBorrow<'_, T>`; both deref to `T`).
+pub(crate) type Borrowed<'a, T> = <<T as LogType>::Ptr as ForeignOwnable>::Borrowed<'a>;
 
 /// A dirty-log type: the operations of `struct dm_dirty_log_type`.
 ///
@@ -37,20 +82,21 @@ use kernel::{
 /// impl LogType for NullLog {
 ///     const NAME: &'static CStr = c_str!("null");
 ///     type Shared = ();
+///     type Ptr = Pin<KBox<Self>>;
 ///
 ///     fn new(target: Target, _args: &Args<'_>, _: &()) -> Result<impl PinInit<Self, Error>> {
 ///         Ok(NullLog(target.len().div_ceil(8)))
 ///     }
-///     fn region_size(&self) -> u32 { 8 }
-///     fn is_clean(&self, _: Region) -> bool { true }
-///     fn in_sync(&self, _: Region, _can_block: bool) -> Result<bool> { Ok(true) }
-///     fn flush(&self) -> Result { Ok(()) }
-///     fn mark_region(&self, _: Region) {}
-///     fn clear_region(&self, _: Region) {}
-///     fn get_resync_work(&self) -> Result<Option<Region>> { Ok(None) }
-///     fn set_region_sync(&self, _: Region, _: bool) {}
-///     fn sync_count(&self) -> Region { self.0 }
-///     fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
+///     fn region_size(_: Pin<&Self>) -> u32 { 8 }
+///     fn is_clean(_: Pin<&Self>, _: Region) -> bool { true }
+///     fn in_sync(_: Pin<&Self>, _: Region, _can_block: bool) -> Result<bool> { Ok(true) }
+///     fn flush(_: Pin<&Self>) -> Result { Ok(()) }
+///     fn mark_region(_: Pin<&Self>, _: Region) {}
+///     fn clear_region(_: Pin<&Self>, _: Region) {}
+///     fn get_resync_work(_: Pin<&Self>) -> Result<Option<Region>> { Ok(None) }
+///     fn set_region_sync(_: Pin<&Self>, _: Region, _: bool) {}
+///     fn sync_count(this: Pin<&Self>) -> Region { this.0 }
+///     fn status(_: Pin<&Self>, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
 ///         match kind {
 ///             StatusType::Info => out.write_str("1 null"),
 ///             StatusType::Table => out.write_str("null 0 "),
@@ -70,6 +116,10 @@ pub(crate) trait LogType: Sized + Send + Sync + 'static {
     /// State shared by every log of the type, owned by its [`Registration`].
     type Shared: Send + Sync + 'static;
 
+    /// The pointer that owns a log of the type: `Pin<KBox<Self>>`, or
+    /// `Arc<Self>` for a log that hands out references to itself.
+    type Ptr: LogPointer<Self>;
+
     /// Constructs a log for `target` from its table arguments: checks them
     /// and returns the initialiser of the log, which the adapter runs in
     /// memory it allocated before calling this (so nothing done here is
@@ -81,53 +131,63 @@ pub(crate) trait LogType: Sized + Send + Sync + 'static {
     ) -> Result<impl PinInit<Self, Error>>;
 
     /// Before the target is suspended.
-    fn presuspend(&self) -> Result {
+    fn presuspend(_this: Borrowed<'_, Self>) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// After the target is suspended.
-    fn postsuspend(&self) -> Result {
+    fn postsuspend(_this: Borrowed<'_, Self>) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// When the target is resumed.
-    fn resume(&self) -> Result {
+    fn resume(_this: Borrowed<'_, Self>) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Region size in sectors.
-    fn region_size(&self) -> u32;
+    fn region_size(this: Borrowed<'_, Self>) -> u32;
 
     /// Whether `region` is clean.
-    fn is_clean(&self, region: Region) -> bool;
+    fn is_clean(this: Borrowed<'_, Self>, region: Region) -> bool;
 
     /// Whether `region` is in sync. May return `EAGAIN` (`-EWOULDBLOCK`)
     /// when the answer needs to block and `can_block` is false.
-    fn in_sync(&self, region: Region, can_block: bool) -> Result<bool>;
+    fn in_sync(this: Borrowed<'_, Self>, region: Region, can_block: bool) -> Result<bool>;
 
     /// Makes the log's state persistent (may block).
-    fn flush(&self) -> Result;
+    fn flush(this: Borrowed<'_, Self>) -> Result;
 
     /// Marks `region` dirty. Must not sleep.
-    fn mark_region(&self, region: Region);
+    fn mark_region(this: Borrowed<'_, Self>, region: Region);
 
     /// Marks `region` clean.
-    fn clear_region(&self, region: Region);
+    fn clear_region(this: Borrowed<'_, Self>, region: Region);
 
     /// The next region to resync, if any.
-    fn get_resync_work(&self) -> Result<Option<Region>>;
+    fn get_resync_work(this: Borrowed<'_, Self>) -> Result<Option<Region>>;
 
     /// Records the resync outcome of `region`.
-    fn set_region_sync(&self, region: Region, in_sync: bool);
+    fn set_region_sync(this: Borrowed<'_, Self>, region: Region, in_sync: bool);
 
     /// Number of regions in sync.
-    fn sync_count(&self) -> Region;
+    fn sync_count(this: Borrowed<'_, Self>) -> Region;
 
     /// Writes the status of the given type.
-    fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result;
+    fn status(
+        this: Borrowed<'_, Self>,
+        kind: StatusType,
+        out: &mut StatusWriter<'_>,
+    ) -> fmt::Result;
+
+    /// Tears the log down: called once, by the destructor, with the
+    /// owning pointer. The default drops it.
+    fn release(this: Self::Ptr) {
+        drop(this);
+    }
 
     /// Whether another node is recovering `region` (cluster logs).
-    fn is_remote_recovering(&self, _region: Region) -> bool {
+    fn is_remote_recovering(_this: Borrowed<'_, Self>, _region: Region) -> bool {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -142,12 +202,12 @@ impl<T: LogType> Adapter<T> {
     ///
     /// `log` must be a log whose context was set by [`Adapter::ctr`] and whose
     /// destructor has not run; the borrow must not outlive that.
-    unsafe fn context<'a>(log: *mut bindings::dm_dirty_log) -> Pin<&'a T> {
+    unsafe fn context<'a>(log: *mut bindings::dm_dirty_log) -> Borrowed<'a, T> {
         // SAFETY: The caller guarantees `log` is live and constructed.
         let ctx = unsafe { (*log).context };
         // `ctx` is given back only by `from_foreign` in `dtr`, not yet run.
         // SAFETY: `ctx` came from `into_foreign` in `ctr` and is still owned.
-        unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ctx) }
+        unsafe { T::Ptr::borrow(ctx) }
     }
 
     /// # Safety
@@ -181,8 +241,8 @@ impl<T: LogType> Adapter<T> {
             let shared = unsafe { &(*tb).shared };
             // The log's memory first: a log type's constructor may do what
             // it cannot take back once its initialiser is returned.
-            let slot = KBox::<T>::new_uninit(GFP_KERNEL)?;
-            let ctx = slot.write_pin_init(T::new(target, &args, shared)?)?;
+            let slot = T::Ptr::alloc()?;
+            let ctx = T::Ptr::init(slot, T::new(target, &args, shared)?)?;
             // SAFETY: `log` is valid; the context is ours to set.
             unsafe { (*log).context = ctx.into_foreign() as *mut c_void };
             Ok(0)
@@ -197,7 +257,7 @@ impl<T: LogType> Adapter<T> {
         let ctx = unsafe { (*log).context };
         // SAFETY: `ctx` came from `into_foreign` in `ctr`, and this is the
         // only place it is given back.
-        drop(unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign(ctx) });
+        T::release(unsafe { T::Ptr::from_foreign(ctx) });
     }
 
     /// # Safety
@@ -206,7 +266,7 @@ impl<T: LogType> Adapter<T> {
     unsafe extern "C" fn presuspend(log: *mut bindings::dm_dirty_log) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
         let ctx = unsafe { Self::context(log) };
-        from_result(|| ctx.presuspend().map(|()| 0))
+        from_result(|| T::presuspend(ctx).map(|()| 0))
     }
 
     /// # Safety
@@ -215,7 +275,7 @@ impl<T: LogType> Adapter<T> {
     unsafe extern "C" fn postsuspend(log: *mut bindings::dm_dirty_log) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
         let ctx = unsafe { Self::context(log) };
-        from_result(|| ctx.postsuspend().map(|()| 0))
+        from_result(|| T::postsuspend(ctx).map(|()| 0))
     }
 
     /// # Safety
@@ -224,7 +284,7 @@ impl<T: LogType> Adapter<T> {
     unsafe extern "C" fn resume(log: *mut bindings::dm_dirty_log) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
         let ctx = unsafe { Self::context(log) };
-        from_result(|| ctx.resume().map(|()| 0))
+        from_result(|| T::resume(ctx).map(|()| 0))
     }
 
     /// # Safety
@@ -232,7 +292,7 @@ impl<T: LogType> Adapter<T> {
     /// `log` must be live and constructed by [`Adapter::ctr`].
     unsafe extern "C" fn get_region_size(log: *mut bindings::dm_dirty_log) -> u32 {
         // SAFETY: Guaranteed by the function's safety requirements.
-        unsafe { Self::context(log) }.region_size()
+        T::region_size(unsafe { Self::context(log) })
     }
 
     /// # Safety
@@ -240,7 +300,7 @@ impl<T: LogType> Adapter<T> {
     /// `log` must be live and constructed by [`Adapter::ctr`].
     unsafe extern "C" fn is_clean(log: *mut bindings::dm_dirty_log, region: Region) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
-        c_int::from(unsafe { Self::context(log) }.is_clean(region))
+        c_int::from(T::is_clean(unsafe { Self::context(log) }, region))
     }
 
     /// # Safety
@@ -253,7 +313,7 @@ impl<T: LogType> Adapter<T> {
     ) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
         let ctx = unsafe { Self::context(log) };
-        from_result(|| ctx.in_sync(region, can_block != 0).map(c_int::from))
+        from_result(|| T::in_sync(ctx, region, can_block != 0).map(c_int::from))
     }
 
     /// # Safety
@@ -262,7 +322,7 @@ impl<T: LogType> Adapter<T> {
     unsafe extern "C" fn flush(log: *mut bindings::dm_dirty_log) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
         let ctx = unsafe { Self::context(log) };
-        from_result(|| ctx.flush().map(|()| 0))
+        from_result(|| T::flush(ctx).map(|()| 0))
     }
 
     /// # Safety
@@ -270,7 +330,7 @@ impl<T: LogType> Adapter<T> {
     /// `log` must be live and constructed by [`Adapter::ctr`].
     unsafe extern "C" fn mark_region(log: *mut bindings::dm_dirty_log, region: Region) {
         // SAFETY: Guaranteed by the function's safety requirements.
-        unsafe { Self::context(log) }.mark_region(region)
+        T::mark_region(unsafe { Self::context(log) }, region)
     }
 
     /// # Safety
@@ -278,7 +338,7 @@ impl<T: LogType> Adapter<T> {
     /// `log` must be live and constructed by [`Adapter::ctr`].
     unsafe extern "C" fn clear_region(log: *mut bindings::dm_dirty_log, region: Region) {
         // SAFETY: Guaranteed by the function's safety requirements.
-        unsafe { Self::context(log) }.clear_region(region)
+        T::clear_region(unsafe { Self::context(log) }, region)
     }
 
     /// # Safety
@@ -291,7 +351,7 @@ impl<T: LogType> Adapter<T> {
     ) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
         let ctx = unsafe { Self::context(log) };
-        from_result(|| match ctx.get_resync_work()? {
+        from_result(|| match T::get_resync_work(ctx)? {
             Some(r) => {
                 // SAFETY: `region` is valid for a write per the function's
                 // safety requirements.
@@ -311,7 +371,7 @@ impl<T: LogType> Adapter<T> {
         in_sync: c_int,
     ) {
         // SAFETY: Guaranteed by the function's safety requirements.
-        unsafe { Self::context(log) }.set_region_sync(region, in_sync != 0)
+        T::set_region_sync(unsafe { Self::context(log) }, region, in_sync != 0)
     }
 
     /// # Safety
@@ -319,7 +379,7 @@ impl<T: LogType> Adapter<T> {
     /// `log` must be live and constructed by [`Adapter::ctr`].
     unsafe extern "C" fn get_sync_count(log: *mut bindings::dm_dirty_log) -> Region {
         // SAFETY: Guaranteed by the function's safety requirements.
-        unsafe { Self::context(log) }.sync_count()
+        T::sync_count(unsafe { Self::context(log) })
     }
 
     /// # Safety
@@ -349,7 +409,7 @@ impl<T: LogType> Adapter<T> {
         // SAFETY: Guaranteed by the function's safety requirements.
         let ctx = unsafe { Self::context(log) };
         // The writer truncates instead of failing, as DMEMIT does.
-        let _ = ctx.status(kind, &mut out);
+        let _ = T::status(ctx, kind, &mut out);
         out.written() as c_int
     }
 
@@ -361,7 +421,10 @@ impl<T: LogType> Adapter<T> {
         region: Region,
     ) -> c_int {
         // SAFETY: Guaranteed by the function's safety requirements.
-        c_int::from(unsafe { Self::context(log) }.is_remote_recovering(region))
+        c_int::from(T::is_remote_recovering(
+            unsafe { Self::context(log) },
+            region,
+        ))
     }
 
     /// The ops table for `T`, owned by `module`.

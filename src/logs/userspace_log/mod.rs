@@ -486,6 +486,8 @@ impl Caller<'_> {
 impl LogType for UserspaceLog {
     const NAME: &'static CStr = c_str!("userspace");
 
+    type Ptr = Pin<KBox<Self>>;
+
     type Shared = Arc<Transport>;
 
     fn new(
@@ -572,52 +574,52 @@ impl LogType for UserspaceLog {
         }? Error))
     }
 
-    fn presuspend(&self) -> Result {
-        self.call(RequestType::Presuspend, &[], &mut [], 0..=0)
+    fn presuspend(this: Pin<&Self>) -> Result {
+        this.call(RequestType::Presuspend, &[], &mut [], 0..=0)
             .map(|_| ())
     }
 
-    fn postsuspend(&self) -> Result {
-        self.settle_owed_flush()?;
-        self.call(RequestType::Postsuspend, &[], &mut [], 0..=0)
+    fn postsuspend(this: Pin<&Self>) -> Result {
+        this.settle_owed_flush()?;
+        this.call(RequestType::Postsuspend, &[], &mut [], 0..=0)
             .map(|_| ())
     }
 
-    fn resume(&self) -> Result {
-        self.in_sync_hint.store(0, Ordering::Relaxed);
-        self.call(RequestType::Resume, &[], &mut [], 0..=0)
+    fn resume(this: Pin<&Self>) -> Result {
+        this.in_sync_hint.store(0, Ordering::Relaxed);
+        this.call(RequestType::Resume, &[], &mut [], 0..=0)
             .map(|_| ())
     }
 
-    fn region_size(&self) -> u32 {
-        self.region_size
+    fn region_size(this: Pin<&Self>) -> u32 {
+        this.region_size
     }
 
-    fn is_clean(&self, region: Region) -> bool {
-        self.query(RequestType::IsClean, region)
+    fn is_clean(this: Pin<&Self>, region: Region) -> bool {
+        this.query(RequestType::IsClean, region)
             .is_ok_and(|v| v != 0)
     }
 
-    fn in_sync(&self, region: Region, can_block: bool) -> Result<bool> {
+    fn in_sync(this: Pin<&Self>, region: Region, can_block: bool) -> Result<bool> {
         if !can_block {
             // Asking needs a round trip: the mirror retries from its worker.
             return Err(EAGAIN);
         }
-        Ok(self
+        Ok(this
             .query(RequestType::InSync, region)
             .is_ok_and(|v| v != 0))
     }
 
-    fn flush(&self) -> Result {
-        let mut f = self.flushing.lock();
+    fn flush(this: Pin<&Self>) -> Result {
+        let mut f = this.flushing.lock();
         let lost_marks = {
-            let mut q = self.queued.lock();
+            let mut q = this.queued.lock();
             let q = &mut *q;
             core::mem::swap(&mut q.marks, &mut f.marks);
             core::mem::swap(&mut q.clears, &mut f.clears);
             q.lost_marks.take()
         };
-        let r = self.flush_batches(&mut f, lost_marks);
+        let r = this.flush_batches(&mut f, lost_marks);
         // Batches that filled more than half way grow here, where
         // allocating may sleep, before they are handed back to the marking
         // path. Failing that is harmless: `push` tries again atomically.
@@ -632,84 +634,84 @@ impl LogType for UserspaceLog {
         if let Err(e) = r {
             pr_err!(
                 "userspace log [{}]: flush failed: {:?}\n",
-                uuid_tail(&self.uuid),
+                uuid_tail(&this.uuid),
                 e
             );
             // As in C, what was queued is dropped: the error tells the
             // mirror that the log has failed.
-            self.target.table_event();
+            this.target.table_event();
         }
         r
     }
 
-    fn mark_region(&self, region: Region) {
-        let mut q = self.queued.lock();
+    fn mark_region(this: Pin<&Self>, region: Region) {
+        let mut q = this.queued.lock();
         if !q.marks.push(region) {
             Lost::add(&mut q.lost_marks, region);
         }
     }
 
-    fn clear_region(&self, region: Region) {
-        if !self.queued.lock().clears.push(region) && ALLOC_FAILURE.allow() {
+    fn clear_region(this: Pin<&Self>, region: Region) {
+        if !this.queued.lock().clears.push(region) && ALLOC_FAILURE.allow() {
             // The region stays dirty on the server: safe, costs a resync.
             pr_err!(
                 "userspace log [{}]: no memory to queue a clear\n",
-                uuid_tail(&self.uuid)
+                uuid_tail(&this.uuid)
             );
         }
     }
 
-    fn get_resync_work(&self) -> Result<Option<Region>> {
-        if self.in_sync_hint.load(Ordering::Relaxed) >= self.region_count {
+    fn get_resync_work(this: Pin<&Self>) -> Result<Option<Region>> {
+        if this.in_sync_hint.load(Ordering::Relaxed) >= this.region_count {
             return Ok(None);
         }
         let mut reply = [0u8; 16];
-        self.request(RequestType::GetResyncWork, &[], &mut reply, 16..=16)?;
+        this.request(RequestType::GetResyncWork, &[], &mut reply, 16..=16)?;
         if word(&reply, 0) == 0 {
             return Ok(None);
         }
         let region = word(&reply, 1);
-        if region >= self.region_count {
+        if region >= this.region_count {
             pr_err!(
                 "userspace log [{}]: the log server handed out region {} to resync, past the last ({})\n",
-                uuid_tail(&self.uuid),
+                uuid_tail(&this.uuid),
                 region,
-                self.region_count - 1
+                this.region_count - 1
             );
             return Err(EIO);
         }
         Ok(Some(region))
     }
 
-    fn set_region_sync(&self, region: Region, in_sync: bool) {
+    fn set_region_sync(this: Pin<&Self>, region: Region, in_sync: bool) {
         let mut data = [0u8; 16];
         data[..8].copy_from_slice(&region.to_ne_bytes());
         data[8..].copy_from_slice(&i64::from(in_sync).to_ne_bytes());
         // As C: nothing to do about a failure here; the region is simply
         // handed out again.
-        let _ = self.request(RequestType::SetRegionSync, &data, &mut [], 0..=0);
+        let _ = this.request(RequestType::SetRegionSync, &data, &mut [], 0..=0);
     }
 
-    fn sync_count(&self) -> Region {
+    fn sync_count(this: Pin<&Self>) -> Region {
         let mut reply = [0u8; 8];
-        if self
+        if this
             .request(RequestType::GetSyncCount, &[], &mut reply, 8..=8)
             .is_err()
         {
             return 0;
         }
-        let count = word(&reply, 0).min(self.region_count);
-        if count == self.region_count {
-            self.in_sync_hint.store(count, Ordering::Relaxed);
+        let count = word(&reply, 0).min(this.region_count);
+        if count == this.region_count {
+            this.in_sync_hint.store(count, Ordering::Relaxed);
         }
         count
     }
 
-    fn status(&self, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
+    fn status(this: Pin<&Self>, kind: StatusType, out: &mut StatusWriter<'_>) -> fmt::Result {
         match kind {
             StatusType::Info => {
-                let mut buf = self.status_buf.lock();
-                match self.call(RequestType::StatusInfo, &[], &mut buf, 0..=REPLY_MAX) {
+                let mut buf = this.status_buf.lock();
+                match this.call(RequestType::StatusInfo, &[], &mut buf, 0..=REPLY_MAX) {
                     Ok(n) => {
                         out.write_bytes(&buf[..n]);
                         Ok(())
@@ -719,14 +721,14 @@ impl LogType for UserspaceLog {
             }
             StatusType::Table => {
                 // Device-mapper arguments are bytes: print the UUID as given.
-                write!(out, "userspace {} ", self.usr_argc)?;
-                out.write_bytes(&self.uuid);
+                write!(out, "userspace {} ", this.usr_argc)?;
+                out.write_bytes(&this.uuid);
                 out.write_str(" ")?;
-                if self.integrated_flush {
+                if this.integrated_flush {
                     out.write_str("integrated_flush ")?;
                 }
                 // The constructor string without the target length.
-                let rest = self
+                let rest = this
                     .ctr_args
                     .splitn(2, |&b| b == b' ')
                     .nth(1)
@@ -738,27 +740,27 @@ impl LogType for UserspaceLog {
         }
     }
 
-    fn is_remote_recovering(&self, region: Region) -> bool {
-        if region < self.in_sync_hint.load(Ordering::Relaxed) {
+    fn is_remote_recovering(this: Pin<&Self>, region: Region) -> bool {
+        if region < this.in_sync_hint.load(Ordering::Relaxed) {
             return false;
         }
         let now = Ktime::ktime_get().to_ms();
-        if now < self.next_recovery_query.load(Ordering::Relaxed) {
+        if now < this.next_recovery_query.load(Ordering::Relaxed) {
             // Asked recently: assume it is, the mirror retries shortly.
             return true;
         }
-        self.next_recovery_query
+        this.next_recovery_query
             .store(now + RECOVERY_QUERY_MS, Ordering::Relaxed);
         let mut reply = [0u8; 16];
-        match self.request(
+        match this.request(
             RequestType::IsRemoteRecovering,
             &region.to_ne_bytes(),
             &mut reply,
             16..=16,
         ) {
             Ok(_) => {
-                self.in_sync_hint
-                    .store(word(&reply, 1).min(self.region_count), Ordering::Relaxed);
+                this.in_sync_hint
+                    .store(word(&reply, 1).min(this.region_count), Ordering::Relaxed);
                 word(&reply, 0) != 0
             }
             Err(_) => true,

@@ -39,9 +39,8 @@ use super::protocol::{
     check_reply, Expected, Header, RequestType, Verdict, CN_ID, HEADER_LEN, MAX_DATA, MAX_ERRNO,
 };
 use crate::kernel_ext::connector::{self, Message, OutMessage, Sender};
-use crate::kernel_ext::debugfs::Show;
 use core::{
-    fmt::{self, Write},
+    fmt,
     ops::RangeInclusive,
     sync::atomic::{AtomicU64, Ordering},
 };
@@ -536,8 +535,9 @@ impl connector::Handler for Transport {
     }
 }
 
-impl Show for Transport {
-    fn show(&self, out: &mut dyn Write) -> fmt::Result {
+/// The debugfs file's content: one `name value` line per counter.
+impl fmt::Debug for Transport {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.stats;
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let requests = get(&s.requests);
@@ -546,7 +546,7 @@ impl Show for Transport {
             out,
             "requests {}\nreplies {}\ntimeouts {}\nagain {}\nsend_errors {}\n\
              dropped_malformed {}\ndropped_unmatched {}\ndropped_unprivileged {}\n\
-             rejected {}\nrejected_failures {}\nmean_wait_us {}\n",
+             rejected {}\nrejected_failures {}\nmean_wait_us {}",
             requests,
             replies,
             get(&s.timeouts),
