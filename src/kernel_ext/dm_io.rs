@@ -177,7 +177,7 @@ impl IoClient {
         // Drop the submitter's own reference, then wait for the I/O.
         // `done` is completed once, by whoever drops the last reference.
         if batch.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            batch.done.complete_all();
+            batch.done.complete();
         }
         batch.done.wait_for_completion_io();
         if batch.failed.load(Ordering::Acquire) {
@@ -270,9 +270,9 @@ impl Batch {
             batch.failed.store(true, Ordering::Release);
         }
         if batch.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The waiter cannot return before `complete_all` released the
+            // The waiter cannot return before `complete` released the
             // completion's lock, so the batch outlives this call.
-            batch.done.complete_all();
+            batch.done.complete();
         }
     }
 }

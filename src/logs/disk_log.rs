@@ -562,8 +562,9 @@ impl LogType for DiskLog {
 
     fn release(this: Arc<Self>) {
         // The work item runs no more (it would use the target and the log
-        // device, which go with the mirror), and is not queued again: a
-        // suspended log queues nothing.
+        // device, which go with the mirror). Nothing queues it again: the
+        // mirror's worker, which calls `clear_region`, is gone by now, and
+        // a suspended log's run does not re-queue itself.
         this.suspended.store(true, Ordering::Release);
         cancel_delayed_sync(&*this);
         drop(this);

@@ -5,10 +5,13 @@
 //! C header: [`include/linux/completion.h`](srctree/include/linux/completion.h).
 //!
 //! The 6.12 kernel crate has none. Mainline's has [`Completion::new`],
-//! [`Completion::complete_all`] and `wait_for_completion`; what this module
-//! uses of them is here, plus [`Completion::wait_for_completion_io`] (the
-//! wait counts as I/O wait, as dm-io's own synchronous I/O does). A kernel
-//! that has the type lets this file go, keeping the one extra method.
+//! `complete_all` and `wait_for_completion`; this one has `new` and, for
+//! dm-io's completion callback, which may run in hard interrupt context,
+//! [`Completion::complete`] (`complete_all` asserts a threaded context on
+//! PREEMPT_RT lockdep builds) and [`Completion::wait_for_completion_io`]
+//! (the wait counts as I/O wait, as dm-io's own synchronous I/O does). A
+//! kernel that has the type lets this file go, keeping the two extra
+//! methods.
 //!
 //! # Examples
 //!
@@ -16,7 +19,7 @@
 //! use crate::kernel_ext::compat::completion::Completion;
 //!
 //! kernel::stack_pin_init!(let done = Completion::new());
-//! // Handed to a callback that calls `done.complete_all()`, then:
+//! // Handed to a callback that calls `done.complete()`, then:
 //! done.wait_for_completion_io();
 //! ```
 
@@ -50,17 +53,18 @@ impl Completion {
         self.inner.get()
     }
 
-    /// Declares it done: every waiter, now and later, goes on. Any context.
-    pub(crate) fn complete_all(&self) {
+    /// Declares it done for one waiter. Any context, hard interrupts
+    /// included. Not in mainline.
+    pub(crate) fn complete(&self) {
         // SAFETY: `as_raw` is an initialised completion (pinned, so it has
         // not moved since).
-        unsafe { bindings::complete_all(self.as_raw()) };
+        unsafe { bindings::complete(self.as_raw()) };
     }
 
     /// Waits (uninterruptibly) until it is done, accounted as waiting for
     /// I/O. Process context. Mainline has the plain `wait_for_completion`.
     pub(crate) fn wait_for_completion_io(&self) {
-        // SAFETY: As in `complete_all`.
+        // SAFETY: As in `complete`.
         unsafe { bindings::wait_for_completion_io(self.as_raw()) };
     }
 }

@@ -59,12 +59,30 @@ use kernel::{
     workqueue::{HasWork, Queue, RawWorkItem, Work, WorkItem, WorkItemPointer},
 };
 
-/// Creates a [`DelayedWork`] initialiser with a lock class of its own (one
-/// per call site), like `new_work!`.
+/// Creates a [`DelayedWork`] initialiser with lock classes of its own (one
+/// per call site) for the work and for its timer, like C's
+/// `INIT_DELAYED_WORK`: the timer's runs in softirq, the work's in a
+/// kworker with softirqs on, and one class for both would make lockdep
+/// report an inconsistent lock state.
 macro_rules! new_delayed_work {
-    ($($name:literal)?) => {
+    () => {
         $crate::kernel_ext::compat::workqueue::DelayedWork::new(
-            ::kernel::optional_name!($($name)?),
+            ::kernel::optional_name!(),
+            ::kernel::static_lock_class!(),
+            ::kernel::c_str!(::core::concat!(
+                ::core::file!(),
+                ":",
+                ::core::line!(),
+                "_timer"
+            )),
+            ::kernel::static_lock_class!(),
+        )
+    };
+    ($name:literal) => {
+        $crate::kernel_ext::compat::workqueue::DelayedWork::new(
+            ::kernel::c_str!($name),
+            ::kernel::static_lock_class!(),
+            ::kernel::c_str!(::core::concat!($name, "_timer")),
             ::kernel::static_lock_class!(),
         )
     };
@@ -89,8 +107,14 @@ unsafe impl<T: ?Sized, const ID: u64> Send for DelayedWork<T, ID> {}
 unsafe impl<T: ?Sized, const ID: u64> Sync for DelayedWork<T, ID> {}
 
 impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
-    /// Creates an unqueued item that runs `T::run`; see [`new_delayed_work!`].
-    pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self>
+    /// Creates an unqueued item that runs `T::run`, with lock classes for
+    /// the work and for its timer; see [`new_delayed_work!`].
+    pub(crate) fn new(
+        work_name: &'static CStr,
+        work_key: &'static LockClassKey,
+        timer_name: &'static CStr,
+        timer_key: &'static LockClassKey,
+    ) -> impl PinInit<Self>
     where
         T: WorkItem<ID>,
     {
@@ -98,9 +122,12 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
         // `Opaque<lock_class_key>`, itself transparent over the struct, which
         // lockdep may write to (it is in an `UnsafeCell`). 6.12 keeps
         // `LockClassKey::as_ptr` private to the kernel crate.
-        let key = core::ptr::from_ref(key)
-            .cast::<bindings::lock_class_key>()
-            .cast_mut();
+        let raw_key = |key: &'static LockClassKey| {
+            core::ptr::from_ref(key)
+                .cast::<bindings::lock_class_key>()
+                .cast_mut()
+        };
+        let (work_key, timer_key) = (raw_key(work_key), raw_key(timer_key));
         pin_init!(Self {
             dwork <- Opaque::ffi_init(|slot: *mut bindings::delayed_work| {
                 // SAFETY: `slot` is valid for writes (`ffi_init`). The
@@ -112,15 +139,15 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
                         core::ptr::addr_of_mut!((*slot).work),
                         Some(T::Pointer::run),
                         false,
-                        name.as_char_ptr(),
-                        key,
+                        work_name.as_char_ptr(),
+                        work_key,
                     );
                     bindings::init_timer_key(
                         core::ptr::addr_of_mut!((*slot).timer),
                         Some(bindings::delayed_work_timer_fn),
                         bindings::TIMER_IRQSAFE,
-                        name.as_char_ptr(),
-                        key,
+                        timer_name.as_char_ptr(),
+                        timer_key,
                     );
                 }
             }),
