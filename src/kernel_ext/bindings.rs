@@ -13,7 +13,7 @@
 //! re-exported from [`kernel::bindings`] so that both sides agree on them.
 //!
 //! Only the modules of `kernel_ext` use this module; the log types never do
-//! (they cannot: `unsafe` is forbidden there).
+//! (they cannot: `unsafe` is denied there).
 
 #![allow(
     dead_code,
