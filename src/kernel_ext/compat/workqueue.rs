@@ -9,9 +9,11 @@
 //! beside them, with their names and signatures: a [`DelayedWork`] field,
 //! the [`HasDelayedWork`] trait and its [`impl_has_delayed_work!`] macro,
 //! [`new_delayed_work!`], and `Queue::enqueue_delayed` (through the
-//! [`QueueExt`] trait here; import it and the call reads as upstream). A
-//! kernel that has them lets this file go: drop the `QueueExt` import and
-//! take the names from `kernel::workqueue`.
+//! [`QueueExt`] trait here; import it and the call reads as upstream). Lock
+//! class keys are `&'static LockClassKey`, as 6.12's `static_lock_class!`
+//! gives them (later kernels pin them). A kernel that has all this lets the
+//! file go: drop the `QueueExt` import and take the names from
+//! `kernel::workqueue`.
 //!
 //! One thing upstream does not have (yet): [`cancel_delayed_sync`], for an
 //! owner that must know no run is queued or in progress before it tears
