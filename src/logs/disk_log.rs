@@ -574,6 +574,10 @@ impl LogType for DiskLog {
         // No write of the log's own while suspended: the log device may be
         // about to change hands.
         this.suspended.store(true, Ordering::Release);
+        // A `clear_region` on kmirrord that read `suspended` before the
+        // store above may still queue the item after this cancel; such a
+        // run sees `suspended` and returns without writing or re-queueing
+        // (and `release` cancels it if it is still queued).
         cancel_delayed_sync(&*this);
         // Suspended, the log is all on disk, clean state included (the C
         // log's state after suspend; another log may read it next).
