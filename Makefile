@@ -6,6 +6,7 @@
 #   make check        host tests + module build + QEMU kselftests, both logs
 #   make demo         boot a VM and show a core-log mirror working
 #   make crash-test [ROUNDS=N]   disk-log crash consistency, real power cuts
+#   make fuzz [FUZZ_MESSAGES=N] [FUZZ_SEED=S]   connector fuzzer, 10^5 messages
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
@@ -31,7 +32,7 @@ endif
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: all module daemon kernel lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
-	crash-test bench \
+	crash-test fuzz bench \
 	clippy check-layers fmt fmt-check modules_install clean
 
 all: module
@@ -99,6 +100,16 @@ demo: module
 ROUNDS ?= 3
 crash-test: module
 	@$(ROOT)/scripts/crash-test.sh $(ROUNDS) rs
+
+# The connector fuzzer against dm-log-rs under fio (tests/connector_fuzz.sh),
+# 10^5 messages by default; make check runs it with 20000. FUZZ_SEED,
+# FUZZ_REPLACE (1 reply in R replaced; 0: none) and FUZZ_PER_REQUEST pass on.
+FUZZ_MESSAGES ?= 100000
+fuzz: module daemon
+	@FUZZ_MESSAGES=$(FUZZ_MESSAGES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPLACE=$(FUZZ_REPLACE) \
+		FUZZ_PER_REQUEST=$(FUZZ_PER_REQUEST) DMLOG_PROG_TIMEOUT=$$((900 + $(FUZZ_MESSAGES) / 20)) \
+		DMLOG_VM_TIMEOUT=$$((1500 + $(FUZZ_MESSAGES) / 20)) DMLOG_TESTS=connector_fuzz.sh \
+		$(ROOT)/scripts/vm-test.sh rs
 
 # C dm-log vs dm-log-rs in one VM boot; ratios, not pass/fail.
 bench: module daemon

@@ -17,7 +17,7 @@ KDIR=${KDIR:-$("$DMLOG_ROOT/scripts/kernel.sh" --print)}
 VNG=$(find_vng)
 [ -n "$VNG" ] || die "vng not found: run scripts/setup.sh"
 
-timeout_s=$(sed -n 's/^timeout=//p' "$DMLOG_ROOT/tests/settings")
+timeout_s=${DMLOG_VM_TIMEOUT:-$(sed -n "s/^timeout=//p" "$DMLOG_ROOT/tests/settings")}
 kvm=(--disable-kvm)
 [ "${DMLOG_KVM:-0}" = 1 ] && kvm=()
 
@@ -33,10 +33,13 @@ if [ "$impl" = rs ]; then
 			modules_install >/dev/null ||
 		log "warning: staging modules_install failed"
 fi
+# Numeric settings for the guest: the fuzzer's (FUZZ_MESSAGES, FUZZ_SEED,
+# ...) and DMLOG_PROG_TIMEOUT, the seconds one test program may take.
+guest_env=$(env | grep -E '^(FUZZ_[A-Z_]+|DMLOG_PROG_TIMEOUT)=[0-9]+$' | tr '\n' ' ')
 log "booting $KDIR (LOG_IMPL=$impl)"
 timeout --foreground -k 10 "${timeout_s:-1500}" \
 	"$VNG" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 2G \
-	--exec "LOG_IMPL=$impl DMLOG_CACHE='$DMLOG_CACHE' DMLOG_TESTS='${DMLOG_TESTS:-}' $DMLOG_ROOT/tests/run_vm.sh" </dev/null 2>&1 |
+	--exec "$guest_env LOG_IMPL=$impl DMLOG_CACHE='$DMLOG_CACHE' DMLOG_TESTS='${DMLOG_TESTS:-}' $DMLOG_ROOT/tests/run_vm.sh" </dev/null 2>&1 |
 	tee "$out/$impl.ktap"
 rc=${PIPESTATUS[0]}
 grep -q '^# dm-log-rs kselftests done: PASS' "$out/$impl.ktap" || rc=${rc/#0/1}

@@ -16,6 +16,12 @@ if [ "$LOG_IMPL" = c ]; then LOG_MOD=dm_log; else LOG_MOD=dm_log_rs; fi
 
 _ktap_n=0
 _ktap_fail=0
+# The program's standard output, for diagnostics a passing test prints too
+# (ktap_result keeps a test's own output for its failure report).
+exec 9>&1
+
+# note TEXT...: a KTAP diagnostic line shown whether the test passes or not.
+note() { echo "# $*" >&9; }
 
 ktap_header() {
 	echo "KTAP version 1"

@@ -2,15 +2,18 @@
 
 //! `dm-ulog-tool`: a hostile peer for testing the kernel side of the
 //! `userspace` dirty log. It sends garbage on the device-mapper log
-//! connector, or serves logs correctly while injecting malformed replies.
-//! Its message builders ([`hostile`]) and random numbers ([`rng`]) are its
-//! own: none of it is in the daemon's library.
+//! connector, serves logs correctly while injecting malformed replies, or
+//! fuzzes the connector while serving. Its message builders ([`hostile`],
+//! [`fuzz`]) and random numbers ([`rng`]) are its own: none of it is in the
+//! daemon's library.
 
 #![deny(unsafe_code)]
 
+mod fuzz;
 mod hostile;
 mod rng;
 
+use fuzz::Fuzzer;
 use hostile::{Injector, Mode, MODES};
 use rng::Rng;
 
@@ -25,6 +28,8 @@ use dm_logd::{errno, logging};
 const USAGE: &str = "\
 Usage: dm-ulog-tool garbage [--count N] [--seed S]
        dm-ulog-tool serve --mode MODE [--count N] [--seed S] [-v]
+       dm-ulog-tool fuzz [--messages N] [--per-request K] [--replace-every R]
+                         [--seed S] [-v]
        dm-ulog-tool unprivileged-send [--seed S]
        dm-ulog-tool --help
 
@@ -40,6 +45,20 @@ Test tool for the kernel side of device-mapper's `userspace` dirty log
                      the first N). Needs root. Runs until SIGTERM/SIGINT.
                      MODE: none, truncated, bad-version, short-data, too-big,
                      unknown-seq, flood.
+  fuzz               serve every log request correctly, but first send 0 to
+                     2K fuzzed messages (K: default 16), until N (default 100000)
+                     are sent; then serve plainly. Each is random bytes, a
+                     random payload, a lying length, the correct reply near
+                     the live seq broken in one field with random bit flips,
+                     a non-errno acknowledgement, or a well-formed reply to
+                     a seq no request holds: all must be dropped, so the
+                     mirror must work as with a plain server. With
+                     --replace-every R, about one correct reply in R (never
+                     the constructor's) is replaced by a well-formed one
+                     with a random error or hostile data, for as long as it
+                     serves. Prints its seed
+                     first, a line when N are sent, a summary on exit.
+                     Needs root. Runs until SIGTERM/SIGINT.
   unprivileged-send  send 10 truncated 20-byte payloads; meant for a
                      non-root user (the kernel must ignore them).
 
@@ -49,6 +68,9 @@ Each prints a one-line summary on standard output and exits 0 on success,
 
 struct Args {
     count: Option<u64>,
+    messages: Option<u64>,
+    per_request: Option<u32>,
+    replace_every: Option<u64>,
     seed: Option<u64>,
     mode: Option<Mode>,
     verbose: bool,
@@ -57,6 +79,9 @@ struct Args {
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut out = Args {
         count: None,
+        messages: None,
+        per_request: None,
+        replace_every: None,
         seed: None,
         mode: None,
         verbose: false,
@@ -72,6 +97,21 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--count" => {
                 let v = value("--count")?;
                 out.count = Some(v.parse().map_err(|_| format!("bad --count {v:?}"))?);
+            }
+            "--messages" => {
+                let v = value("--messages")?;
+                out.messages = Some(v.parse().map_err(|_| format!("bad --messages {v:?}"))?);
+            }
+            "--per-request" => {
+                let v = value("--per-request")?;
+                out.per_request = Some(v.parse().map_err(|_| format!("bad --per-request {v:?}"))?);
+            }
+            "--replace-every" => {
+                let v = value("--replace-every")?;
+                out.replace_every = Some(
+                    v.parse()
+                        .map_err(|_| format!("bad --replace-every {v:?}"))?,
+                );
             }
             "--seed" => {
                 let v = value("--seed")?;
@@ -143,29 +183,20 @@ fn unprivileged(a: &Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn serve(a: &Args) -> ExitCode {
-    let Some(mode) = a.mode else {
-        eprintln!("dm-ulog-tool: error: serve needs --mode\n\n{USAGE}");
-        return ExitCode::from(2);
-    };
-    logging::init("dm-ulog-tool", a.verbose);
-    let signals = match SignalFd::new(&[libc::SIGTERM, libc::SIGINT]) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("dm-ulog-tool: error: signalfd: {}", errno::describe(&e));
-            return ExitCode::from(1);
-        }
-    };
-    let sock = match NetlinkSocket::open(true) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!(
-                "dm-ulog-tool: error: cannot join the device-mapper connector group: {} (needs root)",
-                errno::describe(&e)
-            );
-            return ExitCode::from(1);
-        }
-    };
+/// The signalfd and the connector socket of a serving command.
+fn open_server(verbose: bool) -> Result<(SignalFd, NetlinkSocket), ExitCode> {
+    logging::init("dm-ulog-tool", verbose);
+    let signals = SignalFd::new(&[libc::SIGTERM, libc::SIGINT]).map_err(|e| {
+        eprintln!("dm-ulog-tool: error: signalfd: {}", errno::describe(&e));
+        ExitCode::from(1)
+    })?;
+    let sock = NetlinkSocket::open(true).map_err(|e| {
+        eprintln!(
+            "dm-ulog-tool: error: cannot join the device-mapper connector group: {} (needs root)",
+            errno::describe(&e)
+        );
+        ExitCode::from(1)
+    })?;
     let missing = dm_logd::sys::missing_capabilities();
     if !missing.is_empty() {
         dm_logd::log_warn!(
@@ -173,13 +204,40 @@ fn serve(a: &Args) -> ExitCode {
             missing.join(" and ")
         );
     }
+    Ok((signals, sock))
+}
+
+/// Serves until a signal with `hook` in the loop; `Err` on a socket error.
+fn run_server(
+    signals: &SignalFd,
+    sock: &NetlinkSocket,
+    hook: &mut dyn runloop::BeforeReply,
+) -> Result<runloop::LoopStats, ExitCode> {
+    let mut server = Server::new();
+    let r = runloop::run(sock, signals, &mut server, hook);
+    server.flush_all();
+    r.map_err(|e| {
+        eprintln!(
+            "dm-ulog-tool: error: netlink socket: {}",
+            errno::describe(&e)
+        );
+        ExitCode::from(1)
+    })
+}
+
+fn serve(a: &Args) -> ExitCode {
+    let Some(mode) = a.mode else {
+        eprintln!("dm-ulog-tool: error: serve needs --mode\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let (signals, sock) = match open_server(a.verbose) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
     let mut inj = Injector::new(mode, a.count, a.seed.unwrap_or_else(Rng::time_seed));
     println!("dm-ulog-tool: serving (mode {})", mode.name());
     let _ = std::io::stdout().flush();
-    let mut server = Server::new();
-    let r = runloop::run(&sock, &signals, &mut server, &mut inj);
-    server.flush_all();
-    match r {
+    match run_server(&signals, &sock, &mut inj) {
         Ok(stats) => {
             println!(
                 "dm-ulog-tool: served {} requests, sent {} hostile messages ({} refused), mode {}",
@@ -190,13 +248,43 @@ fn serve(a: &Args) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!(
-                "dm-ulog-tool: error: netlink socket: {}",
-                errno::describe(&e)
-            );
-            ExitCode::from(1)
+        Err(c) => c,
+    }
+}
+
+fn fuzz(a: &Args) -> ExitCode {
+    let (signals, sock) = match open_server(a.verbose) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let seed = a.seed.unwrap_or_else(Rng::time_seed);
+    let budget = a.messages.unwrap_or(100_000);
+    let per_request = a.per_request.unwrap_or(16);
+    let replace_every = a.replace_every.unwrap_or(0);
+    let mut fuzzer = Fuzzer::new(seed, budget, per_request, replace_every);
+    println!(
+        "dm-ulog-tool: fuzzing (seed {seed}): {budget} messages, {per_request} before each reply on average, {}",
+        match replace_every {
+            0 => "no reply replaced".to_string(),
+            r => format!("about one reply in {r} replaced"),
         }
+    );
+    let _ = std::io::stdout().flush();
+    match run_server(&signals, &sock, &mut fuzzer) {
+        Ok(stats) => {
+            let f = &fuzzer.stats;
+            println!(
+                "dm-ulog-tool: fuzz (seed {seed}): served {} requests, sent {} fuzzed messages ({}), \
+                 {} refused, {} replies replaced",
+                stats.served,
+                f.total(),
+                f.by_kind(),
+                f.refused,
+                f.replaced
+            );
+            ExitCode::SUCCESS
+        }
+        Err(c) => c,
     }
 }
 
@@ -221,6 +309,7 @@ fn main() -> ExitCode {
     match cmd.as_str() {
         "garbage" => garbage(&args),
         "serve" => serve(&args),
+        "fuzz" => fuzz(&args),
         "unprivileged-send" => unprivileged(&args),
         other => {
             eprintln!("dm-ulog-tool: error: unknown command {other:?}\n\n{USAGE}");
