@@ -5,7 +5,7 @@
 #   make              build dm-log-rs.ko (builds the test kernel first if needed)
 #   make check        host tests + module build + QEMU kselftests, both logs
 #   make demo         boot a VM and show a core-log mirror working
-#   make crash-test [ROUNDS=N]   disk-log crash consistency, real power cuts
+#   make crash-test [ROUNDS=N] [IMPL=c]   disk-log crash consistency, real power cuts
 #   make fuzz [FUZZ_MESSAGES=N] [FUZZ_SEED=S]   connector fuzzer, 10^5 messages
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
@@ -96,10 +96,12 @@ check: setup
 demo: module
 	@$(ROOT)/scripts/demo.sh
 
-# Crash consistency of the disk log with real power cuts (ROUNDS=N).
-ROUNDS ?= 3
+# Crash consistency of the disk log with real power cuts (ROUNDS=N, IMPL=rs|c;
+# CRASH_SEED=S and CRASH_SCENARIOS="..." pass on).
+ROUNDS ?= 5
 crash-test: module
-	@$(ROOT)/scripts/crash-test.sh $(ROUNDS) rs
+	@CRASH_SEED=$(CRASH_SEED) CRASH_SCENARIOS="$(CRASH_SCENARIOS)" \
+		$(ROOT)/scripts/crash-test.sh $(ROUNDS) $(or $(filter c,$(IMPL)),rs)
 
 # The connector fuzzer against dm-log-rs under fio (tests/connector_fuzz.sh),
 # 10^5 messages by default; make check runs it with 20000. FUZZ_SEED,

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # Crash consistency of the disk log, with real power cuts.
 #   scripts/crash-test.sh [ROUNDS] [rs|c]     (make crash-test ROUNDS=N)
+#   CRASH_SEED=S            the seed of the random moments (printed)
+#   CRASH_SCENARIOS="..."   the scenarios, taken in turn (default: all five)
 # Each round boots the test kernel with two leg files and a log file attached
-# as virtio disks, runs random writes on a disk-log mirror and crashes the
-# guest with sysrq-b (QEMU exits: virtme-ng passes -no-reboot). The host then
-# reads the log file as the crash left it: the regions it records dirty must
-# be more than 0 (the writes in flight) and well below the total (no silent
-# full resync). A second boot re-creates the mirror on the same files, waits
-# for the resync, and requires the legs byte-identical.
+# as virtio disks, builds a disk-log mirror, drives it as the round's
+# scenario says (tests/crash_vm.sh: plain writes, a full resync, a
+# suspend/resume loop, a failing leg, a table reload) while fio writes at
+# random, and crashes the guest with sysrq-b at a random moment (QEMU exits:
+# virtme-ng passes -no-reboot). The host then reads the log file as the
+# crash left it: a valid header, and for the scenarios that start in sync,
+# the regions it records dirty at most a quarter of the total (no silent
+# full resync), and more than 0 where writes were surely in flight. A second
+# boot re-creates the mirror on the same files, waits for the resync, and
+# requires the legs byte-identical.
 # Prints KTAP; exit status non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
 rounds=${1:-${ROUNDS:-3}}
 impl=${2:-${LOG_IMPL:-rs}}
+seed=${CRASH_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+read -r -a scenarios <<<"${CRASH_SCENARIOS:-writes resync leg-fail suspend reload}"
 KDIR=${KDIR:-$("$DMLOG_ROOT/scripts/kernel.sh" --print)}
 VNG=$(find_vng)
 kvm=(--disable-kvm)
@@ -24,10 +32,12 @@ mkdir -p "$dir"
 truncate -s 256M "$dir/leg0.img" "$dir/leg1.img"
 truncate -s 1M "$dir/log.img"
 
-boot() { # PHASE LOGFILE
-	timeout --foreground -k 10 600 "$VNG" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 \
+boot() { # LOGFILE ARGS...: one boot running crash_vm.sh ARGS
+	local out=$1
+	shift
+	timeout --foreground -k 10 1200 "$VNG" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 \
 		--memory 1G --disk "$dir/leg0.img" --disk "$dir/leg1.img" --disk "$dir/log.img" \
-		--exec "LOG_IMPL=$impl $DMLOG_ROOT/tests/crash_vm.sh $1" </dev/null >"$2" 2>&1
+		--exec "LOG_IMPL=$impl $DMLOG_ROOT/tests/crash_vm.sh $*" </dev/null >"$out" 2>&1
 }
 
 # Dirty regions recorded in the log file: "<dirty> <total>".
@@ -47,30 +57,40 @@ PY
 }
 
 echo "KTAP version 1"
-echo "# crash consistency of the disk log, LOG_IMPL=$impl, $rounds round(s)"
+echo "# crash consistency of the disk log, LOG_IMPL=$impl, $rounds round(s), seed $seed, scenarios ${scenarios[*]}"
 echo "1..$rounds"
 fails=0
 for r in $(seq 1 "$rounds"); do
-	boot run "$dir/run-$r.log"
+	sc=${scenarios[$(((r - 1) % ${#scenarios[@]}))]}
+	rseed=$((seed * 1000 + r))
+	boot "$dir/run-$r.log" run "$sc" "$rseed"
 	state=$(grep -a 'CRASH-STATE' "$dir/run-$r.log" | tail -1)
 	read -r dirty total < <(dirty_count)
-	boot verify "$dir/verify-$r.log"
+	boot "$dir/verify-$r.log" verify
 	vstate=$(grep -a 'CRASH-STATE' "$dir/verify-$r.log" | tail -1)
 	why=""
 	case "$state" in *crashing*) ;; *) why="run phase: ${state:-no output}" ;; esac
 	if [ -z "$why" ]; then
+		# What the log may record: a resync may leave anything dirty, a
+		# failed leg's regions stay dirty, a suspended mirror none.
+		case "$sc" in
+		resync) lo=0 hi=$total ;;
+		leg-fail) lo=1 hi=$total ;;
+		writes) lo=1 hi=$((total / 4)) ;;
+		*) lo=0 hi=$((total / 4)) ;;
+		esac
 		if [ "$dirty" = bad-magic ]; then
 			why="log has no valid header"
-		elif [ "$dirty" -le 0 ] || [ "$dirty" -gt $((total / 4)) ]; then
-			why="$dirty of $total regions dirty after the crash (want > 0 and <= $((total / 4)))"
+		elif [ "$dirty" -lt $lo ] || [ "$dirty" -gt $hi ]; then
+			why="$dirty of $total regions dirty after the crash (want $lo..$hi)"
 		fi
 	fi
 	case "$vstate" in *"legs identical"*) ;; *) why="${why:+$why; }verify: ${vstate:-no output}" ;; esac
 	if [ -z "$why" ]; then
-		echo "ok $r crash round $r: $dirty/$total regions dirty, legs identical after resync"
+		echo "ok $r crash round $r ($sc): $dirty/$total regions dirty, legs identical after resync"
 	else
 		echo "# see $dir/run-$r.log and $dir/verify-$r.log"
-		echo "not ok $r crash round $r: $why"
+		echo "not ok $r crash round $r ($sc): $why"
 		fails=$((fails + 1))
 	fi
 done
