@@ -7,6 +7,7 @@
 #   make demo         boot a VM and show a core-log mirror working
 #   make crash-test [ROUNDS=N] [IMPL=c]   disk-log crash consistency, real power cuts
 #   make fuzz [FUZZ_MESSAGES=N] [FUZZ_SEED=S]   connector fuzzer, 10^5 messages
+#   make soak [SOAK_SECONDS=3600] [IMPL=c]   three mirrors under fio and churn
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
@@ -32,7 +33,7 @@ endif
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: all module daemon kernel lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
-	crash-test fuzz bench \
+	crash-test fuzz soak bench \
 	clippy check-layers fmt fmt-check modules_install clean
 
 all: module
@@ -112,6 +113,14 @@ fuzz: module daemon
 		FUZZ_PER_REQUEST=$(FUZZ_PER_REQUEST) DMLOG_PROG_TIMEOUT=$$((900 + $(FUZZ_MESSAGES) / 20)) \
 		DMLOG_VM_TIMEOUT=$$((1500 + $(FUZZ_MESSAGES) / 20)) DMLOG_TESTS=connector_fuzz.sh \
 		$(ROOT)/scripts/vm-test.sh rs
+
+# Three mirrors (disk, userspace, LVM) under verified fio writes and churn
+# for SOAK_SECONDS (tests/soak.sh); IMPL=c for the C logs.
+SOAK_SECONDS ?= 3600
+soak: module daemon
+	@SOAK_SECONDS=$(SOAK_SECONDS) DMLOG_PROG_TIMEOUT=$$(($(SOAK_SECONDS) + 1800)) \
+		DMLOG_VM_TIMEOUT=$$(($(SOAK_SECONDS) + 2400)) DMLOG_TESTS=soak.sh \
+		$(ROOT)/scripts/vm-test.sh $(or $(filter c,$(IMPL)),rs)
 
 # C dm-log vs dm-log-rs in one VM boot; ratios, not pass/fail.
 bench: module daemon
