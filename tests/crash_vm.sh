@@ -59,6 +59,11 @@ wait_writes() {
 }
 
 crash() {
+	local stat w0
+	stat=/sys/dev/block/$(dm_devnum mcrash)/stat
+	w0=$(awk '{ print $5 }' "$stat")
+	sleep 0.5
+	say "$(($(awk '{ print $5 }' "$stat") - w0)) writes in the last 0.5 s, fio $(jobs -r | grep -q fio && echo running || echo gone)"
 	say "crashing: $(dmsetup status mcrash 2>/dev/null)"
 	echo b >/proc/sysrq-trigger
 	sleep 30

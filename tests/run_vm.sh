@@ -74,7 +74,7 @@ fi
 
 for p in $PROGS; do
 	n=$((n + 1))
-	echo "# selftests: dm-log-rs: $p"
+	echo "# selftests: dm-log-rs: $p (up to ${DMLOG_PROG_TIMEOUT:-900} s)"
 	if timeout "${DMLOG_PROG_TIMEOUT:-900}" "$TESTS_DIR/$p" 2>&1 | sed -u 's/^/    /'; [ "${PIPESTATUS[0]}" = 0 ]; then
 		echo "ok $n selftests: dm-log-rs: $p"
 	else

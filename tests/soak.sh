@@ -6,10 +6,11 @@
 #   - a disk-log mirror (dmsetup),
 #   - a userspace-log mirror with a disk-like log served by dm-logd,
 #   - an LVM mirror (lvcreate --type mirror) whose log LVM converts,
-# while a churn loop, every few seconds, reloads the disk-log mirror's table,
-# suspends and resumes the userspace-log mirror, converts the LVM mirror's
-# log between core and disk (lvconvert --mirrorlog), reloads the userspace
-# log's table, and restarts dm-logd (SIGTERM, then SIGKILL, in turn).
+# while a churn loop, one step after another (2 s apart), suspends and
+# resumes the userspace-log mirror, restarts dm-logd (SIGTERM and SIGKILL in
+# turn), converts the LVM mirror's log between core and disk (lvconvert
+# --mirrorlog), reloads the userspace log's table, reloads the disk-log
+# mirror's table. The slab is sampled every 10 s.
 # At the end: every fio job finished without a verify error, every mirror
 # in sync with identical legs, and the slab (SUnreclaim) flat: the highest
 # sample of the last quarter of the run at most 4 MiB + 10 % above the
@@ -135,32 +136,40 @@ t_churn() {
 	pids+=($!)
 	fio_job lvm "$dev_l" &
 	pids+=($!)
-	echo "${pids[*]}" >"$WORK/soak-fio.pids"
 	: >"$SAMPLES"
 	end=$(($(date +%s) + SECONDS_TOTAL))
+	# The slab, every 10 s.
+	while [ "$(date +%s)" -lt "$end" ]; do
+		echo "$(date +%s) $(slab_kib)" >>"$SAMPLES"
+		sleep 10
+	done &
+	pids+=($!)
+	echo "${pids[*]}" >"$WORK/soak-fio.pids"
 	while [ "$(date +%s)" -lt "$end" ]; do
 		i=$((i + 1))
 		case $((i % 5)) in
-		0) dmsetup reload $MD --table "$(disk_table)" && dmsetup suspend $MD &&
-			dmsetup resume $MD ;;
 		1) dmsetup suspend $MU && dmsetup resume $MU ;;
-		2) [ $logtype = disk ] && logtype=core || logtype=disk
-			lvconvert -q -y --mirrorlog $logtype $VG/lv >/dev/null ;;
-		3) dmsetup reload $MU --table "$(user_table)" && dmsetup suspend $MU &&
-			dmsetup resume $MU ;;
-		4) kills=$((kills + 1))
+		2) kills=$((kills + 1))
 			if [ $((kills % 2)) = 0 ]; then stop_server KILL; else stop_server TERM; fi &&
 				start_server "$(grep -c 'dm-logd: info: ready' "$WORK/soak-server.log")" ;;
+		3) [ $logtype = disk ] && logtype=core || logtype=disk
+			lvconvert -q -y --mirrorlog $logtype $VG/lv >/dev/null ;;
+		4) dmsetup reload $MU --table "$(user_table)" && dmsetup suspend $MU &&
+			dmsetup resume $MU ;;
+		0) dmsetup reload $MD --table "$(disk_table)" && dmsetup suspend $MD &&
+			dmsetup resume $MD ;;
 		esac || { rc=1; fail "churn step $i ($((i % 5))) failed"; break; }
 		n_ok=$((n_ok + 1))
-		echo "$(date +%s) $(slab_kib)" >>"$SAMPLES"
+		if [ $((n_ok % 10)) = 0 ]; then
+			note "$n_ok churn steps, $((end - $(date +%s))) s to go, SUnreclaim $(slab_kib) KiB"
+		fi
 		sleep 2
 	done
 	for p in "${pids[@]}"; do
 		wait "$p" || { rc=1; fail "fio $p failed: $(grep -h -m3 -i 'err\|verify' "$WORK"/soak-fio-*.log)"; }
 	done
 	rm -f "$WORK/soak-fio.pids"
-	note "$n_ok churn steps in $SECONDS_TOTAL s ($kills dm-logd restarts, log now $logtype)"
+	note "$n_ok churn steps in $SECONDS_TOTAL s and $(($(date +%s) - end)) s more ($kills dm-logd restarts, LVM log now $logtype)"
 	note "fio: $(grep -h 'write: IOPS' "$WORK"/soak-fio-*.log | sed 's/^ *//; s/,.*//' | tr '\n' ';')"
 	return $rc
 }
