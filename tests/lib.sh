@@ -129,7 +129,7 @@ wait_sync() {
 	while :; do
 		f=$(sync_fraction "$name")
 		[ -n "$f" ] && [ "${f%/*}" = "${f#*/}" ] && return 0
-		[ "$(date +%s)" -ge "$end" ] && fail "$name not in sync after ${t}s: $f"
+		[ "$(date +%s)" -ge "$end" ] && { fail "$name not in sync after ${t}s: $f"; return 1; }
 		sleep 0.2
 	done
 }

@@ -121,7 +121,7 @@ ktap_result "three mirrors created and in sync" t_setup
 # goes (the last 256 blocks written are read back and checked, again and
 # again) and at the end.
 fio_job() {
-	fio --name="$1" --filename="$2" --direct=1 --ioengine=libaio --iodepth=4 \
+	exec fio --name="$1" --filename="$2" --direct=1 --ioengine=libaio --iodepth=4 \
 		--rw=randwrite --bs=4k --time_based --runtime="$SECONDS_TOTAL" \
 		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
 		--output="$WORK/soak-fio-$1.log" >/dev/null 2>&1

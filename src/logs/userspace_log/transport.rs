@@ -117,6 +117,8 @@ impl RateLimit {
 struct Stats {
     requests: AtomicU64,
     replies: AtomicU64,
+    /// Replies (acknowledgements included) that carried an error.
+    failed: AtomicU64,
     timeouts: AtomicU64,
     again: AtomicU64,
     send_errors: AtomicU64,
@@ -418,6 +420,9 @@ impl Transport {
         s.state = SlotState::Answered;
         drop(table);
         bump(&self.stats.replies);
+        if error != 0 {
+            bump(&self.stats.failed);
+        }
         self.answered.notify_all();
     }
 
@@ -544,11 +549,12 @@ impl fmt::Debug for Transport {
         let replies = get(&s.replies);
         write!(
             out,
-            "requests {}\nreplies {}\ntimeouts {}\nagain {}\nsend_errors {}\n\
+            "requests {}\nreplies {}\nfailed {}\ntimeouts {}\nagain {}\nsend_errors {}\n\
              dropped_malformed {}\ndropped_unmatched {}\ndropped_unprivileged {}\n\
              rejected {}\nrejected_failures {}\nmean_wait_us {}",
             requests,
             replies,
+            get(&s.failed),
             get(&s.timeouts),
             get(&s.again),
             get(&s.send_errors),

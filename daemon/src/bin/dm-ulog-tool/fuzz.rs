@@ -16,12 +16,12 @@
 //! - a good frame around a random payload;
 //! - a good reply behind a netlink or connector header that lies about its
 //!   length;
-//! - the correct reply with a sequence number near the live one (the live
-//!   one included), made invalid in one field (version, request type, log
-//!   id, error, data size, a cut header) and with random bytes flipped
-//!   elsewhere;
-//! - acknowledgements (no payload) near the live sequence number whose
-//!   `ack` is not an errno;
+//! - the correct reply to the live sequence number made invalid in one
+//!   field (version, request type, log id, error, data size) with random
+//!   bits flipped elsewhere, or cut short of a header and sent to a
+//!   sequence number near the live one;
+//! - acknowledgements (no payload) to the live sequence number, or to one no
+//!   request holds, whose `ack` is not an errno;
 //! - well-formed replies, data mutated, to sequence numbers no request can
 //!   hold (half the number space away), and replies to requests already
 //!   answered, sent again.
@@ -44,9 +44,11 @@ pub enum Kind {
     RandomPayload,
     /// A good reply whose netlink or connector header lies about a length.
     LyingLength,
-    /// The reply near the live sequence number, invalid in one field.
+    /// The reply to the live sequence number, invalid in one field (a cut
+    /// header: near it).
     Invalid,
-    /// An acknowledgement near the live sequence number, not an errno.
+    /// An acknowledgement to the live sequence number (or one no request
+    /// holds) that is not an errno.
     BadAck,
     /// A well-formed reply to a sequence number no request holds.
     FarSeq,
@@ -154,14 +156,12 @@ fn edgy_u64(rng: &mut Rng) -> u64 {
     }
 }
 
-/// A `seq` near `live`: `live` itself half the time (the request that
-/// waits for this very reply), else within 64 of it.
+/// A `seq` within 64 of `live`, `live` included: only for messages
+/// dropped before they are matched to a request. A rejected message marks
+/// the request it matched, which then fails if its real reply does not come
+/// in time: so those go to `live` alone, whose reply follows at once.
 fn near(rng: &mut Rng, live: u32) -> u32 {
-    if rng.below(2) == 0 {
-        live
-    } else {
-        live.wrapping_add(rng.below(129) as u32).wrapping_sub(64)
-    }
+    live.wrapping_add(rng.below(129) as u32).wrapping_sub(64)
 }
 
 /// A `seq` no request can hold: half the number space from `live`.
@@ -171,24 +171,29 @@ fn far(rng: &mut Rng, live: u32) -> u32 {
         .wrapping_sub(1 << 19)
 }
 
-/// Flips 1 to 4 random bits of `p` outside `keep`.
-fn flip_bits(rng: &mut Rng, p: &mut [u8], keep: core::ops::Range<usize>) {
+/// Flips up to 4 random bits of `p`, none in the `keep` ranges.
+fn flip_bits(rng: &mut Rng, p: &mut [u8], keep: &[core::ops::Range<usize>]) {
     if p.is_empty() {
         return;
     }
     for _ in 0..rng.range(1, 4) {
         let i = rng.below(p.len() as u64) as usize;
-        if !keep.contains(&i) {
+        if !keep.iter().any(|k| k.contains(&i)) {
             p[i] ^= 1 << rng.below(8);
         }
     }
 }
 
 /// The correct reply to `req` made invalid by `b`, with random flips
-/// elsewhere, sent to a `seq` near the live one.
+/// elsewhere (never in its `seq`), sent to the live `seq`; a cut header, which
+/// is dropped before matching, to one near it.
 fn invalid(rng: &mut Rng, b: Breakage, req: &Request, reply: &[u8]) -> Vec<u8> {
     let mut p = reply.to_vec();
-    let seq = near(rng, req.header.seq);
+    let seq = if b == Breakage::CutHeader {
+        near(rng, req.header.seq)
+    } else {
+        req.header.seq
+    };
     put_u32(&mut p, field::SEQ, seq);
     match b {
         Breakage::Version => {
@@ -256,12 +261,11 @@ fn invalid(rng: &mut Rng, b: Breakage, req: &Request, reply: &[u8]) -> Vec<u8> {
             p.truncate(n);
         }
     }
-    flip_bits(rng, &mut p, b.field());
     if b == Breakage::CutHeader || p.len() < HEADER_LEN {
+        flip_bits(rng, &mut p, &[]);
         return proto::encode_message(0, CnMsg::dm(seq, 0, p.len() as u16), &p);
     }
-    // The flips may have moved the seq: frame it with the one it holds.
-    let seq = u32::from_ne_bytes(p[field::SEQ].try_into().unwrap_or([0; 4]));
+    flip_bits(rng, &mut p, &[b.field(), field::SEQ]);
     proto::encode_reply(0, seq, &p)
 }
 
@@ -379,7 +383,12 @@ impl Fuzzer {
                 invalid(rng, b, req, reply)
             }
             Kind::BadAck => {
-                let seq = near(rng, live);
+                // Rejected by the live request, or dropped as unmatched.
+                let seq = if rng.below(2) == 0 {
+                    live
+                } else {
+                    far(rng, live)
+                };
                 let ack = match rng.below(3) {
                     0 => MAX_ERRNO as u32 + 1,
                     1 => u32::MAX,
@@ -533,7 +542,6 @@ impl BeforeReply for Fuzzer {
 mod tests {
     use super::*;
     use dm_log_shared::ulog::{check_reply, Expected, Header};
-    use dm_logd::proto::{parse_message, Incoming};
     use dm_logd::server::Server;
 
     /// Requests of every answerable type to one core log, with their
@@ -564,17 +572,18 @@ mod tests {
         out
     }
 
-    /// What the kernel module does with `msg`, for every request it might
-    /// meet: `true` if some waiting request of any type, with the given
-    /// log id, would take it as its answer.
-    fn accepted_by_any(msg: &[u8], live: &Request) -> bool {
+    /// The sequence number the kernel matches `msg` against, or `None`
+    /// if the connector or the module drops it before matching (bad
+    /// lengths, a payload shorter than a header). With it, whether the
+    /// message is an acknowledgement, and its payload.
+    fn reaching(msg: &[u8]) -> Option<(u32, &[u8])> {
         // The connector's own checks of the two lengths.
         if msg.len() < PAYLOAD_OFFSET {
-            return false;
+            return None;
         }
         let nl_len = u32::from_ne_bytes(msg[0..4].try_into().unwrap()) as usize;
         if nl_len < PAYLOAD_OFFSET || nl_len > msg.len() {
-            return false;
+            return None;
         }
         let cn_len = u16::from_ne_bytes(
             msg[PAYLOAD_OFFSET - 4..PAYLOAD_OFFSET - 2]
@@ -582,9 +591,28 @@ mod tests {
                 .unwrap(),
         );
         if PAYLOAD_OFFSET + cn_len as usize > nl_len {
-            return false;
+            return None;
         }
         let data = &msg[PAYLOAD_OFFSET..PAYLOAD_OFFSET + cn_len as usize];
+        if data.is_empty() {
+            let cn_seq = u32::from_ne_bytes(
+                msg[PAYLOAD_OFFSET - 12..PAYLOAD_OFFSET - 8]
+                    .try_into()
+                    .unwrap(),
+            );
+            return Some((cn_seq, data));
+        }
+        let h = Header::decode(data)?;
+        Some((h.seq, data))
+    }
+
+    /// Whether some request of any type, of the live request's log, would
+    /// take `msg` as its answer if it waited for the sequence number `msg`
+    /// reaches.
+    fn accepted_by_any(msg: &[u8], live: &Request) -> bool {
+        let Some((_, data)) = reaching(msg) else {
+            return false;
+        };
         if data.is_empty() {
             let ack = u32::from_ne_bytes(
                 msg[PAYLOAD_OFFSET - 8..PAYLOAD_OFFSET - 4]
@@ -612,42 +640,46 @@ mod tests {
         })
     }
 
-    fn seq_of(msg: &[u8]) -> Option<u32> {
-        match parse_message(msg) {
-            Incoming::Request(r) => Some(r.header.seq),
-            Incoming::Malformed { header, .. } => Some(header.seq),
-            Incoming::Dropped(_) => None,
-        }
-    }
-
+    /// Every drop-only message is dropped before matching, or reaches the
+    /// live request and is rejected, or reaches a sequence number far from
+    /// every request in flight: never one near the live one (another
+    /// request in flight may hold it, and a rejection marks it).
     #[test]
     fn drop_only_kinds_never_answer_a_live_request() {
         for (req, reply) in samples() {
+            let live = req.header.seq;
             let mut f = Fuzzer::new(42, u64::MAX, 0, 0);
+            // Some history for the stale kind: replies to earlier requests.
+            for (r, p) in samples() {
+                if r.header.seq != live {
+                    f.delivered.push(p);
+                }
+            }
             for kind in KINDS {
                 for _ in 0..3000 {
                     let m = f.message(kind, 77, &req, &reply);
-                    if !accepted_by_any(&m, &req) {
+                    let Some((seq, _)) = reaching(&m) else {
                         continue;
+                    };
+                    let ty = req.header.kind();
+                    let d = seq.wrapping_sub(live);
+                    if seq == live {
+                        assert!(!accepted_by_any(&m, &req), "{kind:?} answers {ty:?}");
+                    } else if d <= 64 || d >= u32::MAX - 63 {
+                        // Stale replies go to requests already answered.
+                        assert!(
+                            kind == Kind::Stale,
+                            "{kind:?} to {ty:?} reaches seq distance {d}"
+                        );
+                    } else if accepted_by_any(&m, &req) {
+                        assert!(
+                            matches!(
+                                kind,
+                                Kind::FarSeq | Kind::Stale | Kind::Raw | Kind::RandomPayload
+                            ),
+                            "{kind:?} to {ty:?} is acceptable at seq distance {d}"
+                        );
                     }
-                    // Acceptable only far from anything in flight: a
-                    // far-seq or stale reply.
-                    let seq = seq_of(&m).unwrap_or_else(|| {
-                        u32::from_ne_bytes(
-                            m[PAYLOAD_OFFSET - 12..PAYLOAD_OFFSET - 8]
-                                .try_into()
-                                .unwrap(),
-                        )
-                    });
-                    let d = seq.wrapping_sub(req.header.seq);
-                    assert!(
-                        matches!(
-                            kind,
-                            Kind::FarSeq | Kind::Stale | Kind::Raw | Kind::RandomPayload
-                        ) && !(d <= 64 || d >= u32::MAX - 64),
-                        "{kind:?} to {:?} is acceptable at seq distance {d}",
-                        req.header.kind()
-                    );
                 }
             }
         }
