@@ -16,14 +16,17 @@ if [ "$LOG_IMPL" = c ]; then LOG_MOD=dm_log; else LOG_MOD=dm_log_rs; fi
 
 _ktap_n=0
 _ktap_fail=0
-# The program's standard output, for diagnostics a passing test prints too
-# (ktap_result keeps a test's own output for its failure report).
-exec 9>&1
 
-# note TEXT...: a KTAP diagnostic line shown whether the test passes or not.
+# note TEXT...: a KTAP diagnostic line shown whether the test passes or not
+# (ktap_result keeps a test's own output for its failure report). Writes to
+# fd 9, the program's standard output, opened by ktap_header.
 note() { echo "# $*" >&9; }
 
 ktap_header() {
+	exec 9>&1
+	# LVM warns about every inherited descriptor it did not expect: fd 9
+	# is ours.
+	export LVM_SUPPRESS_FD_WARNINGS=1
 	echo "KTAP version 1"
 	echo "# $1 (LOG_IMPL=$LOG_IMPL)"
 }
