@@ -68,19 +68,9 @@ SECT=$(sectors "$L0")
 MD=fuzzdisk
 MC=fuzzcore
 SERVER_PIDFILE=$WORK/fuzz-server.pid
-SLOG=$WORK/fuzz-server.log
+SERVER_LOG=$WORK/fuzz-server.log
+SLOG=$SERVER_LOG
 
-stop_server() {
-	local pid i
-	pid=$(cat "$SERVER_PIDFILE" 2>/dev/null) || return 0
-	rm -f "$SERVER_PIDFILE"
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	fail "log server $pid did not exit on SIGTERM"
-}
 
 cleanup() {
 	dm_remove $MD
@@ -90,20 +80,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_server() { # CMD...
-	local pid i
-	stop_server
-	"$@" >"$SLOG" 2>&1 &
-	pid=$!
-	echo $pid >"$SERVER_PIDFILE"
-	for i in $(seq 1 100); do
-		grep -qE 'dm-logd: info: ready|dm-ulog-tool: (serving|fuzzing)' "$SLOG" && return 0
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$SLOG" >&2
-	fail "log server did not start: $*"
-}
 
 stat_of() { awk -v k="$1" '$1 == k { print $2 }' $STATS; }
 

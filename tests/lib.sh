@@ -195,3 +195,61 @@ expect_refused() {
 # The kernel log since a mark: everything from the line holding it.
 dmesg_mark() { echo "dmlog-test-mark $1" >/dev/kmsg; }
 dmesg_since() { dmesg | sed -n "/dmlog-test-mark $1\$/,\$p"; }
+
+# A log server in the background for the userspace log tests: its pid goes
+# to $SERVER_PIDFILE, its output to $SERVER_LOG (both set by the program).
+# start_server CMD...: stops the previous one, starts CMD, waits until it
+# listens.
+start_server() {
+	local pid i
+	stop_server
+	"$@" >"$SERVER_LOG" 2>&1 &
+	pid=$!
+	echo $pid >"$SERVER_PIDFILE"
+	for i in $(seq 1 100); do
+		grep -qE 'dm-logd: info: ready|dm-ulog-tool: (serving|fuzzing)' "$SERVER_LOG" && return 0
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$SERVER_LOG" >&2
+	fail "log server did not start: $*"
+}
+
+# stop_server [SIGNAL]: signals the server (TERM by default), waits for it.
+stop_server() {
+	local pid i
+	pid=$(cat "$SERVER_PIDFILE" 2>/dev/null) || return 0
+	rm -f "$SERVER_PIDFILE"
+	kill -"${1:-TERM}" "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	fail "log server $pid did not exit on SIG${1:-TERM}"
+}
+
+# lvm_private_config DEV...: an LVM configuration in $LVM_SYSTEM_DIR that
+# sees only DEVs, without dmeventd, event activation or metadata backups
+# (the host root is read-only in the guest).
+lvm_private_config() {
+	local d filter=
+	for d in "$@"; do filter+="\"a|^$d\$|\", "; done
+	mkdir -p "$LVM_SYSTEM_DIR"
+	cat >"$LVM_SYSTEM_DIR/lvm.conf" <<CONF
+devices {
+	filter = [ $filter"r|.*|" ]
+	use_devicesfile = 0
+	obtain_device_list_from_udev = 0
+}
+activation {
+	monitoring = 0
+}
+backup {
+	backup = 0
+	archive = 0
+}
+global {
+	event_activation = 0
+}
+CONF
+}

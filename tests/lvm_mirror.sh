@@ -18,24 +18,7 @@ L0=$(new_loop pv0 64) && L1=$(new_loop pv1 64) && L2=$(new_loop pv2 16) || {
 # A private LVM configuration: only our loop devices, no dmeventd, no
 # metadata backups on the (read-only) host root.
 export LVM_SYSTEM_DIR=$WORK/lvm
-mkdir -p "$LVM_SYSTEM_DIR"
-cat >"$LVM_SYSTEM_DIR/lvm.conf" <<CONF
-devices {
-	filter = [ "a|^$L0\$|", "a|^$L1\$|", "a|^$L2\$|", "r|.*|" ]
-	use_devicesfile = 0
-	obtain_device_list_from_udev = 0
-}
-activation {
-	monitoring = 0
-}
-backup {
-	backup = 0
-	archive = 0
-}
-global {
-	event_activation = 0
-}
-CONF
+lvm_private_config "$L0" "$L1" "$L2"
 
 cleanup() {
 	lvremove -f $VG >/dev/null 2>&1

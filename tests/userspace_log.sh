@@ -46,18 +46,8 @@ UUID=dmlogtest-userspace-0001
 # Each test runs in a subshell (ktap_result): the server's pid is kept in a
 # file, and stopping polls for its exit.
 SERVER_PIDFILE=$WORK/server.pid
+SERVER_LOG=$WORK/server.log
 
-stop_server() {
-	local pid i
-	pid=$(cat "$SERVER_PIDFILE" 2>/dev/null) || return 0
-	rm -f "$SERVER_PIDFILE"
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	fail "log server $pid did not exit on SIGTERM"
-}
 
 cleanup() {
 	dm_remove $M
@@ -69,22 +59,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server CMD...: runs a log server in the background, its output in
-# $WORK/server.log, and waits until it listens.
-start_server() {
-	local pid i
-	stop_server
-	"$@" >"$WORK/server.log" 2>&1 &
-	pid=$!
-	echo $pid >"$SERVER_PIDFILE"
-	for i in $(seq 1 100); do
-		grep -qE 'dm-logd: info: ready|dm-ulog-tool: serving' "$WORK/server.log" && return 0
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$WORK/server.log" >&2
-	fail "log server did not start: $*"
-}
 
 # mirror_table LOGARGS...: a two-leg mirror over L0 and L1.
 mirror_table() { echo "0 $SECT mirror $* 2 $D0 0 $D1 0"; }
