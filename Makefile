@@ -9,10 +9,12 @@
 #   make fuzz [FUZZ_MESSAGES=N] [FUZZ_SEED=S]   connector fuzzer, 10^5 messages
 #   make soak [SOAK_SECONDS=3600] [IMPL=c]   three mirrors under fio and churn
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
+#   make check-debug [IMPL="rs c"]   the suite + allocation-failure sweeps on the sanitizer kernel
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
 #   make daemon       build the userspace log daemon (target/release/dm-logd)
 #   make kernel       install the toolchain and build/reuse the test kernel
+#   make kernel-debug build/reuse the sanitizer kernel (KASAN, UBSAN, fault injection)
 #   make print-kdir   print the test kernel's build tree
 #   make KDIR=/path   build against your own Rust-enabled kernel tree
 #   make modules_install [INSTALL_MOD_PATH=...]   install into updates/ + depmod
@@ -32,7 +34,7 @@ endif
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module daemon kernel lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
+.PHONY: all module daemon kernel kernel-debug check-debug lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
 	crash-test fuzz soak bench \
 	clippy check-layers fmt fmt-check modules_install clean
 
@@ -43,6 +45,15 @@ setup:
 
 kernel: setup
 	@$(ROOT)/scripts/kernel.sh >/dev/null
+
+# The sanitizer flavour of the test kernel (tests/config.debug), cached beside it.
+kernel-debug: setup
+	@DMLOG_KERNEL=debug $(ROOT)/scripts/kernel.sh >/dev/null
+
+# The kselftests and the allocation-failure sweeps on the sanitizer kernel,
+# dm-log-rs gating, the C logs reported (scripts/check-debug.sh); hours.
+check-debug: kernel-debug daemon
+	@IMPL="$(IMPL)" $(ROOT)/scripts/check-debug.sh
 
 print-kdir:
 	@echo $(KDIR)

@@ -36,18 +36,32 @@ kernel_pkg_version() {
 	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null
 }
 
-# Cache key of the test kernel: source package version + config fragment +
+# The config fragments of the kernel flavour DMLOG_KERNEL, in the order they
+# apply: "test" (the default) is tests/config; "debug", the sanitizer kernel,
+# adds tests/config.debug (KASAN, UBSAN, debug objects, fault injection).
+kernel_fragments() {
+	echo "$DMLOG_ROOT/tests/config"
+	case "${DMLOG_KERNEL:-test}" in
+	test) ;;
+	debug) echo "$DMLOG_ROOT/tests/config.debug" ;;
+	*) die "DMLOG_KERNEL must be test or debug, not '$DMLOG_KERNEL'" ;;
+	esac
+}
+
+# Cache key of the test kernel: source package version + config fragments +
 # toolchain versions. Anything that changes the build output changes the key.
+# Each flavour has its own directory (the debug one ends in -debug).
 kernel_build_dir() {
-	local key
+	local key suffix=
+	[ "${DMLOG_KERNEL:-test}" = test ] || suffix=-$DMLOG_KERNEL
 	key=$( {
 		kernel_pkg_version
-		cat "$DMLOG_ROOT/tests/config"
+		cat $(kernel_fragments)
 		"$KRUSTC" --version
 		"$(find_bindgen)" --version 2>/dev/null
 		clang --version | head -n 1
 	} | sha256sum | cut -c1-12)
-	echo "$DMLOG_CACHE/kernel/$(kernel_pkg_version | sed 's/[^A-Za-z0-9.+-]/_/g')-$key"
+	echo "$DMLOG_CACHE/kernel/$(kernel_pkg_version | sed 's/[^A-Za-z0-9.+-]/_/g')-$key$suffix"
 }
 
 # cached_build BUILD [--print]: the start of a build cached in BUILD

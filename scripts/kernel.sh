@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the Rust-enabled 6.12 test kernel out of tree, in the cache, keyed by
-# source version + tests/config + toolchain. Reused when nothing changed.
+# source version + config fragments + toolchain. Reused when nothing changed.
 #   scripts/kernel.sh            build (or reuse) and print the build dir
 #   scripts/kernel.sh --print    print the build dir only
+#   DMLOG_KERNEL=debug ...       the sanitizer flavour (tests/config.debug)
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -30,24 +31,26 @@ start=$(date +%s)
 log "configuring $BUILD"
 "${KMAKE[@]}" -s rustavailable
 "${KMAKE[@]}" -s allnoconfig
-cat "$DMLOG_ROOT/tests/config" >>"$BUILD/.config"
+fragments=$(kernel_fragments)
+cat $fragments >>"$BUILD/.config"
 "${KMAKE[@]}" -s olddefconfig
 
 # Kconfig drops options whose dependencies are unmet without a word: check
-# that every option the fragment asks for made it.
+# that every option the fragments ask for made it (a later fragment's value
+# wins, as it does in the .config).
 bad=0
-while IFS= read -r line; do
-	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-	opt=${line%%=*} val=${line#*=}
+while IFS='=' read -r opt val; do
 	if [ "$val" = n ]; then
 		grep -q "^$opt=" "$BUILD/.config" && { echo "  $opt should be off" >&2; bad=1; }
 	else
 		grep -qx "$opt=$val" "$BUILD/.config" || { echo "  $opt=$val did not stick" >&2; bad=1; }
 	fi
-done <"$DMLOG_ROOT/tests/config"
-[ $bad = 0 ] || die "the kernel config does not match tests/config"
+done < <(cat $fragments | grep '^CONFIG_[A-Za-z0-9_]*=' |
+	awk -F= '{ v[$1] = $0; if (!($1 in o)) o[$1] = n++ } END { for (k in o) print o[k] "\t" v[k] }' |
+	sort -n | cut -f2-)
+[ $bad = 0 ] || die "the kernel config does not match $(echo $fragments | xargs -n1 basename | paste -sd+)"
 
-log "building the kernel (fresh: ~20 min on 2 cores)"
+log "building the ${DMLOG_KERNEL:-test} kernel (fresh: ~20 min on 2 cores, more for debug)"
 "${KMAKE[@]}" -j"$(($(nproc) + 1))" >"$BUILD/build.log" 2>&1 ||
 	{ tail -n 40 "$BUILD/build.log" >&2; die "kernel build failed; log: $BUILD/build.log"; }
 end=$(date +%s)

@@ -34,9 +34,10 @@ if [ "$impl" = rs ]; then
 		log "warning: staging modules_install failed"
 fi
 # Numeric settings for the guest: the fuzzer's (FUZZ_MESSAGES, FUZZ_SEED,
-# ...), the soak's SOAK_SECONDS, and DMLOG_PROG_TIMEOUT, the seconds one
-# test program may take.
-guest_env=$(env | grep -E '^(FUZZ_[A-Z_]+|SOAK_SECONDS|DMLOG_PROG_TIMEOUT)=[0-9]+$' | tr '\n' ' ')
+# ...), the soak's SOAK_SECONDS, the hardening tests' FAILNTH_MAX and
+# IOFAULT_SEED/ROUNDS, and DMLOG_PROG_TIMEOUT, the seconds one test program
+# may take.
+guest_env=$(env | grep -E '^(FUZZ_[A-Z_]+|FAILNTH_MAX|IOFAULT_[A-Z]+|SOAK_SECONDS|DMLOG_PROG_TIMEOUT)=[0-9]+$' | tr '\n' ' ')
 log "booting $KDIR (LOG_IMPL=$impl)"
 timeout --foreground -k 10 "${timeout_s:-1500}" \
 	"$VNG" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 2G \
