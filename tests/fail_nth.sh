@@ -36,7 +36,7 @@ if [ ! -w /proc/thread-self/fail-nth ] || [ ! -d $FI/failslab ] || [ ! -d $FI/fa
 fi
 HELPER=$WORK/fail_nth
 mkdir -p "$WORK"
-if ! cc -O2 -Wall -o "$HELPER" "$TESTS_DIR/tools/fail_nth.c"; then
+if ! cc -O2 -Wall -Wl,-z,now -o "$HELPER" "$TESTS_DIR/tools/fail_nth.c"; then
 	echo "Bail out! cannot compile tests/tools/fail_nth.c"
 	exit 1
 fi
@@ -69,18 +69,19 @@ DEBUGFS=$FI/dm_log_rs
 # the task that armed fail-nth.
 declare -A saved
 fi_set() { # ATTR/FILE VALUE
-	saved[$1]=$(cat "$FI/$1") && echo "$2" >"$FI/$1"
+	saved[$1]=$(cat "$FI/$1") && echo "$2" >"$FI/$1" && [ "$(cat "$FI/$1")" = "$2" ]
 }
 fi_restore() {
 	local k
 	for k in "${!saved[@]}"; do echo "${saved[$k]}" >"$FI/$k"; done
 }
-fi_set failslab/ignore-gfp-wait N
-fi_set failslab/verbose 0
-fi_set fail_page_alloc/ignore-gfp-wait N
-fi_set fail_page_alloc/ignore-gfp-highmem N
-fi_set fail_page_alloc/min-order 0
-fi_set fail_page_alloc/verbose 0
+if ! { fi_set failslab/ignore-gfp-wait N && fi_set failslab/verbose 0 &&
+	fi_set fail_page_alloc/ignore-gfp-wait N && fi_set fail_page_alloc/ignore-gfp-highmem N &&
+	fi_set fail_page_alloc/min-order 0 && fi_set fail_page_alloc/verbose 0; }; then
+	fi_restore
+	echo "Bail out! cannot set up failslab and fail_page_alloc"
+	exit 1
+fi
 
 # Thousands of devices come and go: udev would run its rules for each (slow
 # under KASAN and emulation). Its queue is held and libdevmapper makes the
@@ -141,6 +142,7 @@ sweep() {
 	shift
 	out=$("$HELPER" "$@" --max "$MAX" "${STATE[@]}" 2>&9)
 	rc=$?
+	dm_remove $M
 	printf '%s\n' "$out"
 	[ $rc = 0 ] || return 1
 	note "$title: ${out##*$'\n'}"

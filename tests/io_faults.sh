@@ -4,13 +4,13 @@
 # I/O errors injected with fail_make_request (sanitizer kernel, make
 # check-debug) into the log device and into a leg, at a random point of fio
 # writes with verification, against the disk log:
-#   log:      the log's writes start failing after a random number of bytes
-#             (once, or for good). The mirror raises a table event, reports
-#             the log D (write) or F (flush), no I/O hangs, every write fio
-#             made reads back and reached both legs; the mirror re-created
-#             on the same log device comes up and resyncs to identical legs.
-#   log+repair: the same with handle_errors: writes are held, as the mirror
-#             does on a log failure; the repair LVM does (reload with a core
+#   log:      the log's writes fail from a random one of its first writes
+#             on (once or three times). The mirror raises a table event,
+#             reports the log D, no I/O hangs, every write fio made reads
+#             back and reached both legs; the mirror re-created on the same
+#             log device comes up and resyncs to identical legs.
+#   log+repair: the same with handle_errors: writes are held (fio is still
+#             waiting), as the mirror does on a log failure; the repair LVM does (reload with a core
 #             log, noflush suspend) releases them, nothing is lost.
 #   leg:      leg 1's writes fail after a random number of bytes, with
 #             handle_errors: leg 1 reported D, a table event, the regions
@@ -32,7 +32,6 @@ if [ ! -d $FMR ]; then
 fi
 SEED=${IOFAULT_SEED:-$(od -An -tu2 -N2 /dev/urandom | tr -d ' ')}
 ROUNDS=${IOFAULT_ROUNDS:-3}
-RANDOM=$SEED
 note "seed $SEED (IOFAULT_SEED=$SEED replays it), $ROUNDS round(s) per scenario"
 
 MIB=16
@@ -54,8 +53,10 @@ fmr_off() {
 	for d in "$L0" "$L1" "$LL"; do echo 0 >"/sys/block/$(basename "$d")/make-it-fail"; done
 	echo 0 >$FMR/probability
 }
-# fmr_arm DEV SPACE TIMES: DEV's bios fail once SPACE bytes have gone to it
-# (TIMES failures, -1 for all).
+# fmr_arm DEV SPACE TIMES: DEV's bios pass while their bytes stay below
+# SPACE (each passing bio takes its size off it), then fail (TIMES
+# failures, -1 for all). SPACE = k * size + 1 fails the (k+1)-th bio of
+# that size.
 fmr_arm() {
 	echo 0 >$FMR/verbose
 	echo 1 >$FMR/interval
@@ -86,7 +87,7 @@ events() { dmsetup info "$1" | sed -n 's/^Event number: *//p'; }
 # Status: "0 LEN mirror 2 DEV0 DEV1 SYNCED/TOTAL 1 HEALTH 3 disk LOGDEV STATE"
 health() { dmsetup status $M | awk '{ print $9 }'; }
 log_state() { dmsetup status $M | awk '{ print $NF }'; }
-log_failed() { [ "$(log_state)" != A ]; }
+log_failed() { case "$(log_state)" in D | F) return 0 ;; esac; return 1; }
 leg1_failed() { [ "$(health)" = AD ]; }
 out_of_sync() {
 	local f
@@ -104,13 +105,17 @@ fio_start() {
 	dev=$(dm_node $M) || return 1
 	rm -f "$WORK/$1.rc"
 	(
-		timeout 600 fio --name="$1" --filename="$dev" --direct=1 --ioengine=libaio \
+		timeout -k 10 600 fio --name="$1" --filename="$dev" --direct=1 --ioengine=libaio \
 			--iodepth=8 --rw=randwrite --bs=16k --size=${MIB}M --verify=crc32c \
 			--do_verify=1 --verify_fatal=1 --output="$WORK/$1.log" >/dev/null 2>&1
 		echo $? >"$WORK/$1.rc"
 	) >/dev/null 2>&1 &
 	FIO_PID=$!
 }
+fio_running() { [ ! -e "$WORK/$1.rc" ] && kill -0 $FIO_PID 2>/dev/null; }
+# unhold: a flush suspend and resume, which ends the writes the mirror holds
+# with an error (a repair that failed must not leave fio hanging).
+unhold() { dmsetup suspend $M; dmsetup resume $M; }
 fio_wait() { # NAME: fio finished and verified
 	wait $FIO_PID
 	[ "$(cat "$WORK/$1.rc" 2>/dev/null)" = 0 ] ||
@@ -141,10 +146,12 @@ recreate_and_compare() {
 
 t_log_failure() {
 	local round space times ev st r=0
+	RANDOM=$((SEED + 1))
 	for round in $(seq 1 "$ROUNDS"); do
-		# The 1st to 4th 512-byte write to the log fails, once or three
-		# times (the log is written a few KiB in all during the run).
-		space=$(((RANDOM % 4) * 512))
+		# One of the first log writes after the mirror is in sync fails
+		# (dm-log-rs writes 512-byte blocks: the 1st to the 4th; the C log
+		# its whole 1.5 KiB area: the 1st or 2nd), once or three times.
+		space=$(((RANDOM % 4) * 512 + 1))
 		times=$((1 + 2 * (RANDOM % 2)))
 		fresh_mirror || return 1
 		ev=$(events $M)
@@ -155,6 +162,8 @@ t_log_failure() {
 		injected $times || { fail "round $round: no log write reached the failure"; r=1; }
 		fmr_off
 		note "log round $round: fail after $space bytes, times $times: log $st, events $ev -> $(events $M)"
+		# D: a failed write (fail_make_request cannot single out the
+		# log's flushes, which F would report).
 		case "$st" in
 		D | F) [ "$(events $M)" -gt "$ev" ] || { fail "round $round: log $st but no table event"; r=1; } ;;
 		*) fail "round $round: log status '$st' after the log device failed"; r=1 ;;
@@ -169,18 +178,22 @@ ktap_result "log device write failures: D/F, event, no hang, no lost write" t_lo
 
 t_log_failure_repair() {
 	local round space ev r=0
+	RANDOM=$((SEED + 2))
 	for round in $(seq 1 "$ROUNDS"); do
-		space=$(((RANDOM % 4) * 512))
+		space=$(((RANDOM % 4) * 512 + 1))
 		fresh_mirror handle_errors || return 1
 		ev=$(events $M)
 		fmr_arm "$LL" $space -1
 		fio_start logrep$round
 		wait_for 120 log_failed || { fail "round $round: the log did not fail"; r=1; }
+		sleep 2
+		fio_running logrep$round ||
+			{ fail "round $round: fio ended although the failed log should hold the writes"; r=1; }
 		note "log+repair round $round: fail after $space bytes: log $(log_state), events $ev -> $(events $M)"
 		# What LVM does on a failed mirror log: the log becomes a core log.
 		dmsetup suspend --noflush $M &&
 			dmsetup load $M --table "0 $SECT mirror core 1 1024 2 $D0 0 $D1 0 1 handle_errors" &&
-			dmsetup resume $M || { fail "round $round: repair failed"; r=1; }
+			dmsetup resume $M || { fail "round $round: repair failed"; r=1; unhold; }
 		fmr_off
 		fio_wait logrep$round || r=1
 		wait_sync $M 300 || r=1
@@ -193,8 +206,11 @@ ktap_result "log failure with handle_errors: writes held, released by the repair
 
 t_leg_failure() {
 	local round space times ev h frac r=0
+	RANDOM=$((SEED + 3))
 	for round in $(seq 1 "$ROUNDS"); do
-		space=$(((RANDOM % 64) * 16384))
+		# 0-1 MiB of leg-1 writes pass first (never 0: the empty flush
+		# would fail too, reported F rather than D).
+		space=$(((RANDOM % 64) * 16384 + 1))
 		times=$((1 + RANDOM % 8))
 		fresh_mirror handle_errors || return 1
 		ev=$(events $M)
@@ -211,10 +227,12 @@ t_leg_failure() {
 		[ "$(events $M)" -gt "$ev" ] || { fail "round $round: no table event"; r=1; }
 		[ "${frac%/*}" -lt "${frac#*/}" ] ||
 			{ fail "round $round: a write failed on leg 1 but every region is in sync: $frac"; r=1; }
+		fio_running leg$round ||
+			{ fail "round $round: fio ended although the mirror should hold the failed writes"; r=1; }
 		# The repair with the leg back: the same table, noflush.
 		fmr_off
 		dmsetup suspend --noflush $M && dmsetup load $M --table "$(table handle_errors)" &&
-			dmsetup resume $M || { fail "round $round: repair failed"; r=1; }
+			dmsetup resume $M || { fail "round $round: repair failed"; r=1; unhold; }
 		fio_wait leg$round || r=1
 		wait_sync $M 300 || r=1
 		same_range "$L0" "$L1" $MIB ||

@@ -21,8 +21,8 @@ BAD_LOG='WARNING:|BUG:|ODEBUG|Oops|general protection|kernel BUG|Call Trace|RIP:
 #    trigger: dm-log-userspace's mark_region takes a GFP_NOIO mempool
 #    allocation, which may sleep, under the region hash's spinlock
 #    ("sleeping function called from invalid context");
-#  - between fail_nth.sh's marks: the report a page or vmalloc allocation
-#    prints when it fails, as the injected failures make them.
+#  - between fail_nth.sh's marks: the report a page, vmalloc or percpu
+#    allocation prints when it fails, as the injected failures make them.
 # Each report dropped is counted on stderr ("KIND COUNT"); any other stays.
 run_log() {
 	sed -n '/dmlog-test-mark run-start$/,$p' "$KLOG" | awk -v c="$([ "$LOG_IMPL" = c ] && echo 1 || echo 0)" '
@@ -39,7 +39,7 @@ run_log() {
 					}
 					if (known && j <= NR && j <= i + 60) { dropped++; i = j; continue }
 				}
-				if (fn && line[i] ~ /(page allocation failure: order:|vmalloc error: size)/) {
+				if (fn && line[i] ~ /(page allocation failure: order:|vmalloc error: size|percpu: allocation failed)/) {
 					for (j = i + 1; j <= NR && j <= i + 80; j++)
 						if (line[j] ~ /<\/TASK>/) break
 					if (j <= NR && j <= i + 80) { injected++; i = j; continue }
