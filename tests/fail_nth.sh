@@ -84,15 +84,35 @@ if ! { fi_set failslab/ignore-gfp-wait N && fi_set failslab/verbose 0 &&
 fi
 
 # Thousands of devices come and go: udev would run its rules for each (slow
-# under KASAN and emulation). Its queue is held and libdevmapper makes the
-# nodes itself, without waiting for udev.
+# under KASAN and emulation). udevd is stopped for the sweeps (the events of
+# those devices then go nowhere) and started again after; libdevmapper
+# makes the nodes itself, without waiting for udev. (Holding udev's queue
+# instead left a backlog of thousands of events that every later dmsetup
+# waited behind.)
 export DM_DISABLE_UDEV=1
-udevadm control --stop-exec-queue 2>/dev/null
+UDEVD=
+if pidof systemd-udevd >/dev/null; then
+	UDEVD=$(readlink -f /proc/"$(pidof -s systemd-udevd)"/exe)
+	udevadm settle --timeout=30 2>/dev/null
+	udevadm control --exit 2>/dev/null
+	for i in $(seq 1 50); do
+		pids=$(pidof systemd-udevd) || break
+		[ "$i" = 20 ] && kill $pids 2>/dev/null
+		sleep 0.2
+	done
+fi
+udevd_start() {
+	[ -n "$UDEVD" ] || return 0
+	pidof systemd-udevd >/dev/null && return 0
+	# udevadm is systemd-udevd under that name.
+	(exec -a systemd-udevd "$UDEVD" --daemon) 2>/dev/null
+	udevadm settle --timeout=60 2>/dev/null
+}
 
 cleanup() {
 	dmesg_mark fail-nth-end
 	fi_restore
-	udevadm control --start-exec-queue 2>/dev/null
+	udevd_start
 	dm_remove $M
 	stop_server
 	free_loop "$L0"
