@@ -93,13 +93,7 @@ export DM_DISABLE_UDEV=1
 UDEVD=
 if pidof systemd-udevd >/dev/null; then
 	UDEVD=$(readlink -f /proc/"$(pidof -s systemd-udevd)"/exe)
-	udevadm settle --timeout=30 2>/dev/null
-	udevadm control --exit 2>/dev/null
-	for i in $(seq 1 50); do
-		pids=$(pidof systemd-udevd) || break
-		[ "$i" = 20 ] && kill $pids 2>/dev/null
-		sleep 0.2
-	done
+	udevd_stop
 fi
 udevd_start() {
 	[ -n "$UDEVD" ] || return 0

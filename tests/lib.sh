@@ -253,3 +253,18 @@ global {
 }
 CONF
 }
+
+# udevd_stop: stops virtme-ng's systemd-udevd (there is no systemctl): lets
+# it settle, asks it to exit, kills it if it has not after 4 s. Returns 1 if
+# it still runs.
+udevd_stop() {
+	local i pids
+	udevadm settle --timeout=30 2>/dev/null
+	udevadm control --exit 2>/dev/null
+	for i in $(seq 1 50); do
+		pids=$(pidof systemd-udevd) || return 0
+		[ "$i" = 20 ] && kill $pids 2>/dev/null
+		sleep 0.2
+	done
+	! pidof systemd-udevd >/dev/null
+}

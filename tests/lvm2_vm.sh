@@ -33,14 +33,7 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 
 # LVM2's tests want no udev (flavour ndev-vanilla: private /dev, no udev
 # sync): virtme-ng starts systemd-udevd, stop it (there is no systemctl).
-udevadm settle --timeout=30 2>/dev/null
-udevadm control --exit 2>/dev/null
-for i in $(seq 1 50); do
-	pids=$(pidof systemd-udevd) || break
-	[ "$i" = 20 ] && kill $pids 2>/dev/null
-	sleep 0.2
-done
-pidof systemd-udevd >/dev/null && echo "# warning: systemd-udevd still running"
+udevd_stop || echo "# warning: systemd-udevd still running"
 # libdm and lvm judge "udev is running" by its control socket: a stale one
 # makes every dmsetup wait forever for udev to complete its cookie.
 rm -f /run/udev/control
