@@ -23,6 +23,8 @@
 mod kernel_ext;
 mod logs;
 
+#[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+use core::sync::atomic::AtomicU32;
 use kernel::{prelude::*, sync::Arc};
 use kernel_ext::{
     compat::debugfs::{Dir, File},
@@ -53,6 +55,8 @@ struct DmLogRs {
     _userspace: Registration<UserspaceLog>,
     _connector: connector::Registration,
     _transport_stats: Pin<KBox<File<Arc<Transport>>>>,
+    #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+    _race_leg_flush: Pin<KBox<File<&'static AtomicU32>>>,
     _registry: registry::Installed,
 }
 
@@ -63,6 +67,14 @@ impl kernel::Module for DmLogRs {
         let transport = Transport::new()?;
         let stats = KBox::pin_init(
             dir.read_only_file::<_, Error>(kernel::c_str!("userspace"), transport.clone()),
+            GFP_KERNEL,
+        )?;
+        #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+        let race = KBox::pin_init(
+            dir.read_write_file::<_, Error>(
+                kernel::c_str!("race_leg_flush"),
+                &logs::fault_inject::RACE_LEG_FLUSH,
+            ),
             GFP_KERNEL,
         )?;
         let cn = connector::Registration::new(
@@ -86,6 +98,8 @@ impl kernel::Module for DmLogRs {
             _userspace: userspace,
             _connector: cn,
             _transport_stats: stats,
+            #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+            _race_leg_flush: race,
             _registry: reg,
         })
     }

@@ -225,6 +225,62 @@ t_leg_flush_failure() {
 }
 ktap_result "leg flush failure: no region recorded clean afterwards" t_leg_flush_failure
 
+# The same failure made to happen every time (review 2026-11 §3): on a
+# kernel with CONFIG_FAULT_INJECTION_DEBUG_FS (the sanitizer kernel, make
+# check-debug) dm-log-rs has a debugfs knob that stops the next
+# clear_region between the region's pending bit and its clean bit, has the
+# delayed work item take that region's leg flush as failed meanwhile, then
+# lets the clear go on. The knob ends at 4 if the clear left its region
+# dirty, 5 if clean (the defect), 6 if no flush came (retried). After the
+# suspend every clean bit on disk must be 0.
+RACE_KNOB=/sys/kernel/debug/dm_log_rs/race_leg_flush
+t_leg_flush_race_injected() {
+	local dev st try i r=0
+	only_rs || return 4
+	[ -w $RACE_KNOB ] || {
+		echo "needs a kernel with CONFIG_FAULT_INJECTION_DEBUG_FS (make check-debug)"
+		return 4
+	}
+	for try in 1 2 3; do
+		zero_log
+		echo 0 >$RACE_KNOB
+		dmsetup create $M --table "$(table 3 "$DL" 1024 nosync)" || return 1
+		wait_sync $M 180 || return 1
+		dev=$(dm_node $M) || return 1
+		# Nothing pending: the work item is not queued when the knob is armed.
+		sleep 2
+		echo 1 >$RACE_KNOB
+		dd if=/dev/urandom of="$dev" bs=4k count=1 seek=$((RANDOM % (N * 128))) \
+			oflag=direct status=none || r=1
+		st=1
+		for i in $(seq 1 150); do
+			st=$(cat $RACE_KNOB)
+			[ "$st" -ge 4 ] && break
+			sleep 0.1
+		done
+		timeout 60 dmsetup suspend $M || { fail "suspend hung"; r=1; }
+		note "injected leg-flush race, try $try: knob $st"
+		if [ "$st" = 6 ]; then
+			dmsetup resume $M
+			dm_remove $M
+			continue
+		fi
+		expect_eq "knob after the race (4: region left dirty)" "$st" 4 || r=1
+		expect_eq "clean bits on disk after the injected race" "$(log_hex 1024 8)" \
+			"0000000000000000" || r=1
+		grep -q "flushing the mirror legs failed" <(dmesg | tail -n 50) ||
+			{ fail "no warning of the failed leg flush in the kernel log"; r=1; }
+		dmsetup resume $M
+		dm_remove $M
+		echo 0 >$RACE_KNOB
+		return $r
+	done
+	echo 0 >$RACE_KNOB
+	fail "no try reached the race (knob $st)"
+	return 1
+}
+ktap_result "leg flush failure racing a clear, injected: the region stays dirty" t_leg_flush_race_injected
+
 # Crash image: leg 1 behind a dm-delay that holds writes for 8 s; a 1 MiB
 # write to regions 10 and 11 is in flight when the log device is copied. That
 # copy is what a crash would leave: regions 10 and 11 dirty.

@@ -42,6 +42,8 @@
 //! crash adds to the resync to the regions cleaned in the last second (at most
 //! `clean_batch`, 1/256 of the regions or 32).
 
+#[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+use super::fault_inject;
 use super::regions::{alloc_words, new_regions, parse_region_args, write_table, Words};
 use crate::kernel_ext::compat::debugfs::{Dir, File};
 use crate::kernel_ext::compat::workqueue::{
@@ -280,6 +282,15 @@ impl DiskLog {
         taken
     }
 
+    /// Flushes the mirror's legs (dm-raid1's flush callback).
+    fn flush_legs(&self) -> Result {
+        #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+        if fault_inject::leg_flush_fails() {
+            return Err(EIO);
+        }
+        self.target.flush()
+    }
+
     /// Writes what changed: the blocks of newly dirty regions, and, when
     /// `force` or when due, the pending clean regions after a flush of the
     /// legs.
@@ -299,7 +310,7 @@ impl DiskLog {
             return Ok(());
         }
         if cleaning {
-            if self.target.flush().is_err() {
+            if self.flush_legs().is_err() {
                 // The legs may not hold what the clean regions claim: from
                 // now on every region is dirty, as in the C log.
                 pr_warn!("disk: flushing the mirror legs failed; marking every region dirty\n");
@@ -314,6 +325,8 @@ impl DiskLog {
                 self.regions.set_all_clean(false);
                 self.all_changed();
                 dirtied = true;
+                #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+                fault_inject::leg_flush_failed();
             }
         }
         // On a device that does FUA itself, every block is written with FUA,
@@ -471,6 +484,49 @@ impl DiskLog {
     fn queue_clean(this: ArcBorrow<'_, Self>) {
         let delay = msecs_to_jiffies(CLEAN_DELAY_MS as u32);
         let _ = workqueue::system().enqueue_delayed(Arc::from(this), delay);
+    }
+
+    /// Makes the pending regions due and has the work item write them at
+    /// once, on an unbound worker (fault injection: a clear spins meanwhile
+    /// on its CPU).
+    #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+    fn clean_now(this: ArcBorrow<'_, Self>) {
+        let due = Ktime::ktime_get().to_ns() - CLEAN_DELAY_MS * 1_000_000 - 1;
+        this.pending_since.store(due.max(1), Ordering::Relaxed);
+        let _ = workqueue::system_unbound().enqueue_delayed(Arc::from(this), 0);
+    }
+
+    /// The part of `clear_region` after the pending bit: sets the clean bit
+    /// and dates the pending region.
+    fn set_clean(this: ArcBorrow<'_, Self>, region: Region, newly_pending: bool) {
+        if !this.regions.clear(region) {
+            // Clean already: nothing to write.
+            if newly_pending && this.pending.clear(region) {
+                this.pending_count.fetch_sub(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        // A failed leg flush on the work item makes every region dirty;
+        // this clear must not outlive it. Pairs with the fence in
+        // `flush_log`: either it clears this clean bit, or this sees
+        // `flush_failed` (blocks written meanwhile show the region dirty:
+        // `serialise` writes nothing clean once `flush_failed` is set).
+        fence(Ordering::SeqCst);
+        if this.flush_failed.load(Ordering::Relaxed) {
+            this.regions.mark(region);
+            this.changed.set_release(this.block_of(region));
+            this.dirtied.store(true, Ordering::Release);
+            return;
+        }
+        if this.pending_since.load(Ordering::Relaxed) == 0 {
+            // Never 0 itself: the clock counts from boot.
+            this.pending_since
+                .store(Ktime::ktime_get().to_ns().max(1), Ordering::Relaxed);
+        }
+        if !this.suspended.load(Ordering::Acquire) {
+            Self::queue_clean(this);
+        }
+        this.counters.clears.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -679,36 +735,15 @@ impl LogType for DiskLog {
             this.pending_count.fetch_add(1, Ordering::Relaxed);
         }
         // Orders the pending bit before the clean bit (for `serialise`) and
-        // before the load of `pending_since` below (for `take_pending`).
+        // before the load of `pending_since` (for `take_pending`).
         fence(Ordering::SeqCst);
-        if !this.regions.clear(region) {
-            // Clean already: nothing to write.
-            if newly_pending && this.pending.clear(region) {
-                this.pending_count.fetch_sub(1, Ordering::Relaxed);
-            }
+        #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+        if fault_inject::clear_window(|| Self::clean_now(this)) {
+            Self::set_clean(this, region, newly_pending);
+            fault_inject::clear_done(this.regions.is_clean(region));
             return;
         }
-        // A failed leg flush on the work item makes every region dirty;
-        // this clear must not outlive it. Pairs with the fence in
-        // `flush_log`: either it clears this clean bit, or this sees
-        // `flush_failed` (blocks written meanwhile show the region dirty:
-        // `serialise` writes nothing clean once `flush_failed` is set).
-        fence(Ordering::SeqCst);
-        if this.flush_failed.load(Ordering::Relaxed) {
-            this.regions.mark(region);
-            this.changed.set_release(this.block_of(region));
-            this.dirtied.store(true, Ordering::Release);
-            return;
-        }
-        if this.pending_since.load(Ordering::Relaxed) == 0 {
-            // Never 0 itself: the clock counts from boot.
-            this.pending_since
-                .store(Ktime::ktime_get().to_ns().max(1), Ordering::Relaxed);
-        }
-        if !this.suspended.load(Ordering::Acquire) {
-            Self::queue_clean(this);
-        }
-        this.counters.clears.fetch_add(1, Ordering::Relaxed);
+        Self::set_clean(this, region, newly_pending);
     }
 
     fn get_resync_work(this: ArcBorrow<'_, Self>) -> Result<Option<Region>> {

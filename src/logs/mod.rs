@@ -12,11 +12,15 @@
 //!   format;
 //! - [`userspace_log`]: `userspace`, every operation forwarded to a log
 //!   server over the connector;
-//! - [`regions`]: what the core and disk logs share.
+//! - [`regions`]: what the core and disk logs share;
+//! - `fault_inject`: the tests' fault injection, in kernels with
+//!   `CONFIG_FAULT_INJECTION_DEBUG_FS` only.
 
 #![deny(unsafe_code)]
 
 pub(crate) mod core_log;
 pub(crate) mod disk_log;
+#[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
+pub(crate) mod fault_inject;
 mod regions;
 pub(crate) mod userspace_log;

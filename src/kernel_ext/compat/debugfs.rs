@@ -7,9 +7,11 @@
 //!
 //! The 6.12 kernel crate has no debugfs. Mainline's (6.18) has [`Dir::new`],
 //! [`Dir::read_only_file`], which returns the initialiser of a [`File`]
-//! that owns the data it shows and derefs to it, and the [`Writer`] trait,
-//! implemented for every `Debug` type; this file has those, with the same
-//! signatures, and nothing else. A kernel that has them lets it go.
+//! that owns the data it shows and derefs to it, [`Dir::read_write_file`],
+//! the [`Writer`] trait, implemented for every `Debug` type, and the
+//! [`Reader`] trait, implemented for the atomics; this file has those
+//! (`Reader` for `AtomicU32` only), with the same signatures, and nothing
+//! else. A kernel that has them lets it go.
 //!
 //! A [`File`] is removed before its data is dropped, and debugfs waits for
 //! reads in progress before removal returns, so the data outlives every
@@ -38,13 +40,20 @@
 //! ```
 
 use crate::kernel_ext::bindings;
-use core::{fmt, marker::PhantomPinned, ops::Deref, ptr};
+use core::{
+    fmt,
+    marker::PhantomPinned,
+    ops::Deref,
+    ptr,
+    sync::atomic::{AtomicU32, Ordering},
+};
 use dm_log_shared::status::StatusWriter;
 use kernel::{
     ffi::{c_char, c_void},
     prelude::*,
     str::CStr,
     sync::Arc,
+    uaccess::{UserSlice, UserSliceReader},
 };
 
 /// What a read-only file shows: written anew on each read (at most
@@ -57,6 +66,36 @@ pub(crate) trait Writer {
 impl<T: Sized + fmt::Debug> Writer for T {
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{self:?}")
+    }
+}
+
+/// What a writable file does with what is written to it.
+// Writable files serve the tests' fault injection only.
+#[cfg_attr(not(CONFIG_FAULT_INJECTION_DEBUG_FS), allow(dead_code))]
+pub(crate) trait Reader {
+    /// Takes the bytes of one `write()`.
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result;
+}
+
+impl Reader for AtomicU32 {
+    /// Stores a decimal number (surrounding whitespace ignored).
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 16];
+        let len = reader.len();
+        let text = buf.get_mut(..len).ok_or(EINVAL)?;
+        reader.read_slice(text)?;
+        let value = core::str::from_utf8(text)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .ok_or(EINVAL)?;
+        self.store(value, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl<T: Reader> Reader for &T {
+    fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
+        (**self).read_from_slice(reader)
     }
 }
 
@@ -139,23 +178,58 @@ impl Dir {
         }? E)
     }
 
+    /// The initialiser of a file `name` in this directory (mode 0600) that
+    /// shows `data` when read and hands what is written to
+    /// [`Reader::read_from_slice`]. As [`Dir::read_only_file`] otherwise.
+    #[cfg_attr(not(CONFIG_FAULT_INJECTION_DEBUG_FS), allow(dead_code))]
+    pub(crate) fn read_write_file<'a, T, E: 'a>(
+        &'a self,
+        name: &'a CStr,
+        data: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<File<T>, E> + 'a
+    where
+        T: Writer + Reader + Send + Sync + 'static,
+    {
+        try_pin_init!(&this in File {
+            data <- data,
+            entry: {
+                // SAFETY: As in `read_only_file`.
+                let data = unsafe { ptr::addr_of!((*this.as_ptr()).data) };
+                self.create_file_with(name, data, 0o600, &File::<T>::FOPS_RW)
+            },
+            _pin: PhantomPinned,
+        }? E)
+    }
+
     /// Creates a file showing the `T` at `data`.
     fn create_file<T: Writer + Send + Sync + 'static>(
         &self,
         name: &CStr,
         data: *const T,
     ) -> Option<Entry> {
+        self.create_file_with(name, data, 0o444, &File::<T>::FOPS)
+    }
+
+    /// Creates a file with `fops` for the `T` at `data`.
+    fn create_file_with<T: Send + Sync + 'static>(
+        &self,
+        name: &CStr,
+        data: *const T,
+        mode: bindings::umode_t,
+        fops: &'static bindings::file_operations,
+    ) -> Option<Entry> {
         let parent = self.0.as_ref()?;
-        // SAFETY: `name` is a valid C string, `parent` a live directory; the
-        // file operations expect `T` at `data`, which outlives the file: the
-        // `File` removes the file before its data is dropped.
+        // SAFETY: `name` is a valid C string, `parent` a live directory;
+        // `fops` are the operations of a `File<T>` for this `T`, which
+        // expect `T` at `data`; `data` outlives the file: the `File` removes
+        // the file before its data is dropped.
         let d = unsafe {
             bindings::debugfs_create_file(
                 name.as_char_ptr(),
-                0o444,
+                mode,
                 parent.dentry,
                 data.cast_mut().cast::<c_void>(),
-                &File::<T>::FOPS,
+                fops,
             )
         };
         Entry::new(d, Some(parent.clone()))
@@ -225,6 +299,37 @@ impl<T: Writer + Send + Sync + 'static> File<T> {
                 text.as_ptr().cast::<c_void>(),
                 len,
             )
+        }
+    }
+}
+
+#[cfg_attr(not(CONFIG_FAULT_INJECTION_DEBUG_FS), allow(dead_code))]
+impl<T: Writer + Reader + Send + Sync + 'static> File<T> {
+    const FOPS_RW: bindings::file_operations = bindings::file_operations {
+        write: Some(Self::write),
+        ..Self::FOPS
+    };
+
+    /// # Safety
+    ///
+    /// Called by the VFS for a file of this type opened with `simple_open`,
+    /// so `private_data` is the `T` the file was created with; `buf` is a
+    /// user buffer of `count` bytes.
+    unsafe extern "C" fn write(
+        file: *mut bindings::file,
+        buf: *const c_char,
+        count: usize,
+        _ppos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: `file` is valid; `simple_open` set `private_data`.
+        let private = unsafe { (*file).private_data };
+        // SAFETY: As in `read`: the file's `T`, alive until this returns.
+        let data = unsafe { &*private.cast::<T>() };
+        // Each write is taken whole, wherever the file position is.
+        let mut reader = UserSlice::new(buf as usize, count).reader();
+        match data.read_from_slice(&mut reader) {
+            Ok(()) => count as isize,
+            Err(e) => e.to_errno() as isize,
         }
     }
 }
