@@ -231,8 +231,10 @@ ktap_result "leg flush failure: no region recorded clean afterwards" t_leg_flush
 # clear_region between the region's pending bit and its clean bit, has the
 # delayed work item take that region's leg flush as failed meanwhile, then
 # lets the clear go on. The knob ends at 4 if the clear left its region
-# dirty, 5 if clean (the defect), 6 if no flush came (retried). After the
-# suspend every clean bit on disk must be 0.
+# dirty, 5 if clean in memory (the defect), 6 if no flush came (retried).
+# The knob is what tells the fix from its absence: the disk shows every
+# region dirty either way (nothing clean is serialised after a failed leg
+# flush), which is checked too, after a suspend.
 RACE_KNOB=/sys/kernel/debug/dm_log_rs/race_leg_flush
 t_leg_flush_race_injected() {
 	local dev st try i r=0
@@ -249,6 +251,7 @@ t_leg_flush_race_injected() {
 		dev=$(dm_node $M) || return 1
 		# Nothing pending: the work item is not queued when the knob is armed.
 		sleep 2
+		dmesg_mark race$try
 		echo 1 >$RACE_KNOB
 		dd if=/dev/urandom of="$dev" bs=4k count=1 seek=$((RANDOM % (N * 128))) \
 			oflag=direct status=none || r=1
@@ -268,7 +271,7 @@ t_leg_flush_race_injected() {
 		expect_eq "knob after the race (4: region left dirty)" "$st" 4 || r=1
 		expect_eq "clean bits on disk after the injected race" "$(log_hex 1024 8)" \
 			"0000000000000000" || r=1
-		grep -q "flushing the mirror legs failed" <(dmesg | tail -n 50) ||
+		dmesg_since race$try | grep -q "flushing the mirror legs failed" ||
 			{ fail "no warning of the failed leg flush in the kernel log"; r=1; }
 		dmsetup resume $M
 		dm_remove $M

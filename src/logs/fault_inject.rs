@@ -57,8 +57,10 @@ pub(crate) fn clear_window(start_flush: impl FnOnce()) -> bool {
     let start = Ktime::ktime_get().to_ns();
     while RACE_LEG_FLUSH.load(Ordering::Acquire) != FLUSH_FAILED {
         if Ktime::ktime_get().to_ns() - start > WAIT_NS {
-            RACE_LEG_FLUSH.store(TIMED_OUT, Ordering::Release);
-            return false;
+            // Unless the failure came just now.
+            return RACE_LEG_FLUSH
+                .compare_exchange(CLEAR_WAITS, TIMED_OUT, Ordering::AcqRel, Ordering::Acquire)
+                .is_err();
         }
         core::hint::spin_loop();
     }
