@@ -9,6 +9,7 @@
 #   make fuzz [FUZZ_MESSAGES=N] [FUZZ_SEED=S]   connector fuzzer, 10^5 messages
 #   make soak [SOAK_SECONDS=3600] [IMPL=c]   three mirrors under fio and churn
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
+#   make bench-ops    the CPU cost of each log operation, C vs Rust (ns/op)
 #   make check-debug [IMPL="rs c"]   the suite + allocation-failure sweeps on the sanitizer kernel
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
@@ -35,7 +36,7 @@ endif
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: all module daemon kernel kernel-debug check-debug lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
-	crash-test fuzz soak bench \
+	crash-test fuzz soak bench bench-ops \
 	clippy check-layers fmt fmt-check modules_install clean
 
 all: module
@@ -136,6 +137,10 @@ soak: module daemon
 # C dm-log vs dm-log-rs in one VM boot; ratios, not pass/fail.
 bench: module daemon
 	@$(ROOT)/scripts/bench.sh
+
+# ns per log operation through the exported API, C and Rust in one boot.
+bench-ops: module test-modules
+	@$(ROOT)/scripts/opbench.sh
 
 modules_install: $(KDIR_DEP)
 	+$(KMAKE) INSTALL_MOD_DIR=updates modules_install
