@@ -192,9 +192,15 @@ expect_refused() {
 		fail "kernel log lacks '$want':" "$(dmesg_since "$mark")"
 }
 
-# The kernel log since a mark: everything from the line holding it.
+# The kernel log since a mark: everything from the last line holding it (a
+# mark may recur: a program run twice, a name reused by another program).
 dmesg_mark() { echo "dmlog-test-mark $1" >/dev/kmsg; }
-dmesg_since() { dmesg | sed -n "/dmlog-test-mark $1\$/,\$p"; }
+dmesg_since() {
+	dmesg | awk -v m="dmlog-test-mark $1" '
+		length($0) >= length(m) && substr($0, length($0) - length(m) + 1) == m { out = ""; on = 1 }
+		on { out = out $0 "\n" }
+		END { printf "%s", out }'
+}
 
 # A log server in the background for the userspace log tests: its pid goes
 # to $SERVER_PIDFILE, its output to $SERVER_LOG (both set by the program).

@@ -86,9 +86,20 @@ fi
 for p in $PROGS; do
 	n=$((n + 1))
 	echo "# selftests: dm-log-rs: $p (up to ${DMLOG_PROG_TIMEOUT:-900} s)"
-	if timeout "${DMLOG_PROG_TIMEOUT:-900}" "$TESTS_DIR/$p" 2>&1 | sed -u 's/^/    /'; [ "${PIPESTATUS[0]}" = 0 ]; then
+	timeout "${DMLOG_PROG_TIMEOUT:-900}" "$TESTS_DIR/$p" 2>&1 | sed -u 's/^/    /'
+	prc=${PIPESTATUS[0]}
+	if [ "$prc" = 0 ]; then
 		echo "ok $n selftests: dm-log-rs: $p"
 	else
+		[ "$prc" = 124 ] && echo "# $p timed out after ${DMLOG_PROG_TIMEOUT:-900} s"
+		# A program stopped in the middle of a test leaves its devices:
+		# remove them, so that the next programs start clean instead of
+		# failing on them.
+		left=$(dmsetup ls 2>/dev/null | awk '$1 != "No" { print $1 }' | tr '\n' ' ')
+		if [ -n "$left" ]; then
+			echo "# removing the devices $p left: $left"
+			dmsetup remove_all >/dev/null 2>&1
+		fi
 		echo "not ok $n selftests: dm-log-rs: $p"
 		overall=1
 	fi
