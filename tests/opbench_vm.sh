@@ -27,10 +27,11 @@ for round in $(seq "${BENCH_ROUNDS:-3}"); do
 				continue
 			fi
 			rmmod dm_log_opbench
-			dmesg_since "opbench-$round-$impl-$reg" |
+			klog=$(dmesg_since "opbench-$round-$impl-$reg")
+			printf '%s\n' "$klog" |
 				sed -n "s/.*dm_log_opbench: \([a-z_]*\) \([0-9]*\) \([0-9]*\) \([0-9]*\)\$/OPBENCH $impl \1 \2 \3 \4/p"
-			dmesg_since "opbench-$round-$impl-$reg" | grep -q "dm_log_opbench: .*fail\|sync count" &&
-				echo "OPBENCH error: $impl, $reg regions: $(dmesg_since "opbench-$round-$impl-$reg" | grep dm_log_opbench: | grep -v '[0-9]$' | head -1)"
+			warn=$(printf '%s\n' "$klog" | grep -m1 'dm_log_opbench: .*\(fail\|sync count\)')
+			[ -z "$warn" ] || echo "OPBENCH error: $impl, $reg regions: $warn"
 		done
 		LOG_IMPL=$impl LOG_MOD=$([ "$impl" = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
 	done
