@@ -24,12 +24,25 @@
 //! interrupt context) while its worker marks, clears and resyncs regions. All
 //! state is therefore kept in atomics, and every operation is wait-free: no
 //! operation sleeps, allocates or takes a lock, so each may be called from any
-//! context. Each bit update is a single atomic read-modify-write, and the sync
-//! count is only moved by the caller that actually flipped a sync bit, so the
-//! count always equals the number of set sync bits once concurrent updates
-//! have returned. The resync search position is advisory: racing searches can
-//! only hand out a region twice if the caller itself runs two searches
-//! concurrently, which the mirror never does (its worker is single-threaded).
+//! context, and a reader always sees a whole word, old or new.
+//!
+//! Writers come in two kinds:
+//!
+//! - The **clean** bitmap has several: the mirror's worker marks and clears,
+//!   and a persistent log's own flush work may reset it after a failed
+//!   flush. Each of its bit updates is a single atomic read-modify-write.
+//! - The **resync state** (in-sync and recovering bits, the sync count and
+//!   the search position) has one writer at a time: [`Regions::next_resync_work`],
+//!   [`Regions::set_region_sync`], [`Regions::restart_resync`] and
+//!   [`Regions::sync_from_clean`] are called by the mirror's worker, which is
+//!   a single work item (kmirrord), or at construction and resume while it is
+//!   stopped; the daemon applies requests one at a time. These bits are
+//!   updated with a plain load and store (the kernel's non-atomic `__set_bit`
+//!   is the C logs' choice for the same reason), which costs a fraction of a
+//!   locked read-modify-write. Two concurrent callers could lose an update
+//!   there (a logic error, never a memory error), so callers must not make
+//!   them. The sync count is moved only when a sync bit actually flips, so it
+//!   always equals the number of set sync bits between calls.
 
 use core::ops::Deref;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -148,6 +161,38 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
         }
         let (w, mask) = Self::locate(i);
         self.words[w].fetch_and(!mask, Ordering::Relaxed) & mask != 0
+    }
+
+    /// Sets bit `i` with a plain load and store; returns whether it was set
+    /// before. Ignored (returns `true`) past the end.
+    ///
+    /// Only for a bitmap with one writer at a time: a concurrent update of
+    /// the same word may be lost. Readers see the word before or after.
+    pub fn set_unshared(&self, i: u64) -> bool {
+        if i >= self.bits {
+            return true;
+        }
+        let (w, mask) = Self::locate(i);
+        let old = self.words[w].load(Ordering::Relaxed);
+        if old & mask == 0 {
+            self.words[w].store(old | mask, Ordering::Relaxed);
+        }
+        old & mask != 0
+    }
+
+    /// Clears bit `i` with a plain load and store; returns whether it was
+    /// set before. Ignored (returns `false`) past the end. One writer at a
+    /// time, as [`Bitmap::set_unshared`].
+    pub fn clear_unshared(&self, i: u64) -> bool {
+        if i >= self.bits {
+            return false;
+        }
+        let (w, mask) = Self::locate(i);
+        let old = self.words[w].load(Ordering::Relaxed);
+        if old & mask != 0 {
+            self.words[w].store(old & !mask, Ordering::Relaxed);
+        }
+        old & mask != 0
     }
 
     /// Mask of the valid bits of word `w`.
@@ -347,15 +392,15 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
     /// the search position is handed out again only after
     /// [`Regions::restart_resync`], i.e. at the next resume, so a region that
     /// keeps failing cannot make the mirror spin.
+    ///
+    /// One caller of the resync operations at a time (see the module's
+    /// concurrency notes).
     pub fn next_resync_work(&self) -> Option<u64> {
-        loop {
-            let region = self.find_unsynced(self.sync_search.load(Ordering::Relaxed))?;
-            self.sync_search.store(region + 1, Ordering::Relaxed);
-            if !self.recovering.set(region) {
-                return Some(region);
-            }
-            // Taken by a concurrent search in the meantime: look further.
-        }
+        let region = self.find_unsynced(self.sync_search.load(Ordering::Relaxed))?;
+        self.sync_search.store(region + 1, Ordering::Relaxed);
+        // The search skips recovering regions, so the bit was clear.
+        self.recovering.set_unshared(region);
+        Some(region)
     }
 
     /// First region at or after `start` that is neither in sync nor
@@ -380,18 +425,22 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
 
     /// Records the outcome of resync work on `region` (or a failure that
     /// takes it out of sync): clears its recovering bit and sets its sync
-    /// bit, moving the sync count only if the bit changed.
+    /// bit, moving the sync count only if the bit changed. One caller of the
+    /// resync operations at a time.
     pub fn set_region_sync(&self, region: u64, in_sync: bool) {
         if region >= self.count {
             return;
         }
-        self.recovering.clear(region);
-        if in_sync {
-            if !self.sync.set(region) {
-                self.sync_count.fetch_add(1, Ordering::Relaxed);
-            }
-        } else if self.sync.clear(region) {
-            self.sync_count.fetch_sub(1, Ordering::Relaxed);
+        self.recovering.clear_unshared(region);
+        let flipped = if in_sync {
+            !self.sync.set_unshared(region)
+        } else {
+            self.sync.clear_unshared(region)
+        };
+        if flipped {
+            let n = self.sync_count.load(Ordering::Relaxed);
+            let n = if in_sync { n + 1 } else { n - 1 };
+            self.sync_count.store(n, Ordering::Relaxed);
         }
     }
 

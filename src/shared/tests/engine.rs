@@ -178,26 +178,52 @@ fn bitmap_le_layout_and_ranges() {
     assert_eq!(b.count_ones(), 0);
 }
 
+/// The resync state has one writer (the mirror's worker) while other
+/// contexts read it and write the clean bitmap: the count stays exact, the
+/// clean bits are not disturbed, and readers never see a count past the
+/// region count.
 #[test]
-fn concurrent_set_region_sync_keeps_count_exact() {
-    let r = std::sync::Arc::new(regions(4096, SyncMode::Default));
-    let threads: Vec<_> = (0..4)
+fn resync_writer_beside_readers_and_clean_writers_keeps_count_exact() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let r = Arc::new(regions(4096, SyncMode::Default));
+    let done = Arc::new(AtomicBool::new(false));
+    let others: Vec<_> = (0..3u64)
         .map(|t| {
-            let r = r.clone();
+            let (r, done) = (r.clone(), done.clone());
             std::thread::spawn(move || {
-                for round in 0..20 {
-                    for i in 0..4096u64 {
-                        r.set_region_sync(i, (i + t + round) % 2 == 0);
+                let mut i = t;
+                while !done.load(Ordering::Relaxed) {
+                    let region = i % 4096;
+                    if t == 0 {
+                        assert!(r.sync_count() <= 4096);
+                        let _ = r.in_sync(region);
+                    } else if region % 3 == t {
+                        // The clean bits of regions this thread owns.
+                        assert!(r.mark(region));
+                        assert!(r.clear(region));
                     }
+                    i += 7;
                 }
             })
         })
         .collect();
-    for t in threads {
+    for round in 0..20u64 {
+        while let Some(region) = r.next_resync_work() {
+            r.set_region_sync(region, (region + round) % 3 != 0);
+        }
+        r.restart_resync();
+        for i in (round % 5..4096).step_by(5) {
+            r.set_region_sync(i, false);
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    for t in others {
         t.join().unwrap();
     }
     let ones = (0..4096).filter(|&i| r.in_sync(i)).count() as u64;
     assert_eq!(r.sync_count(), ones);
+    assert!((0..4096).all(|i| r.is_clean(i) && !r.is_recovering(i)));
 }
 
 /// The reference model: plain booleans and the C logs' documented behaviour
