@@ -15,7 +15,9 @@
 # dirty_flushes counts the mirror's log flushes that made newly dirty regions
 # durable. The C log sends one cache flush of the log device for each (counted
 # on the device); dm-log-rs writes them with FUA, so they are read from its
-# debugfs counter instead.
+# debugfs counter instead. Before each, a "#" line gives the leg flushes
+# counted on leg 0 and, for dm-log-rs, all its debugfs counters: what
+# explains a row.
 #
 # Then the userspace log, C dm-log-userspace vs dm-log-rs, both served by the
 # same dm-logd: mirror IOPS (1 GiB, core-like log, nosync, fio as above) and
@@ -75,16 +77,22 @@ run_core() { # IMPL LEN_SECTORS LABEL
 }
 
 run() { # IMPL LOGDEV LOGLABEL LEN_SECTORS LABEL [IODEPTH]
-	local impl=$1 LD=$2 loglabel=$3 len=$4 label=$5 qd=${6:-16} NL dev s0 f0 s1 f1 iops
+	local impl=$1 LD=$2 loglabel=$3 len=$4 label=$5 qd=${6:-16} NL dev s0 f0 s1 f1 g0 g1 iops
 	NL=$(devnum "$LD")
 	dd if=/dev/zero of="$LD" bs=1M count=1 oflag=direct status=none
 	dmsetup create mbench --table "0 $len mirror disk 3 $NL 1024 nosync 2 $N0 0 $N1 0" || return 1
 	dev=$(dm_node mbench)
 	read -r s0 f0 < <(logstat "$LD")
 	[ "$impl" = rs ] && f0=$(dirty_flushes "$NL")
+	read -r _ g0 < <(logstat /dev/nullb0)
 	iops=$(fio_iops "$dev" $((len * 512)) "$qd")
 	read -r s1 f1 < <(logstat "$LD")
+	read -r _ g1 < <(logstat /dev/nullb0)
 	[ "$impl" = rs ] && f1=$(dirty_flushes "$NL")
+	# What explains a row: the leg flushes (each clean state written costs
+	# one) and, for dm-log-rs, its counters.
+	echo "# $impl $loglabel $label qd$qd: $((g1 - g0)) leg flushes;" \
+		"$([ "$impl" = rs ] && tr '\n' ' ' <"$(echo /sys/kernel/debug/dm_log_rs/disk-"$NL"-*)")"
 	dm_remove mbench
 	[ -n "$iops" ] || { echo "BENCH error: fio failed ($impl $loglabel $label)"; return 1; }
 	[ -n "$f0" ] && [ -n "$f1" ] ||
