@@ -438,8 +438,10 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
             self.sync.clear_unshared(region)
         };
         if flipped {
+            // Saturating: a caller that broke the one-writer rule gets a
+            // wrong count, never a wrapped one.
             let n = self.sync_count.load(Ordering::Relaxed);
-            let n = if in_sync { n + 1 } else { n - 1 };
+            let n = if in_sync { n + 1 } else { n.saturating_sub(1) };
             self.sync_count.store(n, Ordering::Relaxed);
         }
     }
