@@ -29,14 +29,17 @@
 //! Writers come in two kinds:
 //!
 //! - The **clean** bitmap has several: the mirror's worker marks and clears,
-//!   and a persistent log's own flush work may reset it after a failed
-//!   flush. Each of its bit updates is a single atomic read-modify-write.
+//!   and a persistent log's flush work (after a failed leg flush) and resume
+//!   rewrite it whole. A single bit's update is an atomic read-modify-write;
+//!   the whole-bitmap writes are plain stores per word, and the disk log
+//!   orders them against its clears itself.
 //! - The **resync state** (in-sync and recovering bits, the sync count and
-//!   the search position) has one writer at a time: [`Regions::next_resync_work`],
-//!   [`Regions::set_region_sync`], [`Regions::restart_resync`] and
-//!   [`Regions::sync_from_clean`] are called by the mirror's worker, which is
-//!   a single work item (kmirrord), or at construction and resume while it is
-//!   stopped; the daemon applies requests one at a time. These bits are
+//!   the search position) has one writer at a time:
+//!   [`Regions::next_resync_work`] and [`Regions::set_region_sync`] are
+//!   called by the mirror's worker, a single work item (kmirrord), and
+//!   [`Regions::restart_resync`] and [`Regions::sync_from_clean`] at resume,
+//!   while the mirror's recovery is stopped (so the worker makes no resync
+//!   call then); the daemon applies requests one at a time. These bits are
 //!   updated with a plain load and store (the kernel's non-atomic `__set_bit`
 //!   is the C logs' choice for the same reason), which costs a fraction of a
 //!   locked read-modify-write. Two concurrent callers could lose an update
