@@ -216,7 +216,7 @@ start_corosync() {
 			allow_knet_handle_fallback: yes
 		}
 	EOF
-	corosync -f -c "$CS_CONF" >"$CS_DIR/corosync.log" 2>&1 </dev/null &
+	corosync -f -c "$CS_CONF" >"$CS_DIR/corosync.log" 2>&1 </dev/null 9>&- &
 	pid=$!
 	echo $pid >"$CS_PIDFILE"
 	for i in $(seq 1 300); do
@@ -242,7 +242,7 @@ stop_pidfile() { # PIDFILE SIGNAL TIMEOUT_S: signal, wait for the exit
 start_cmirrord() {
 	local pid i
 	# stdout line-buffered: cmirrord logs with stdio in the foreground.
-	LD_LIBRARY_PATH=$CM_LIBS stdbuf -oL -eL "$CMIRRORD" -f >>"$CM_LOG" 2>&1 </dev/null &
+	LD_LIBRARY_PATH=$CM_LIBS stdbuf -oL -eL "$CMIRRORD" -f >>"$CM_LOG" 2>&1 </dev/null 9>&- &
 	pid=$!
 	echo $pid >"$CM_PIDFILE"
 	for i in $(seq 1 150); do

@@ -98,8 +98,10 @@ fi
 udevd_start() {
 	[ -n "$UDEVD" ] || return 0
 	pidof systemd-udevd >/dev/null && return 0
-	# udevadm is systemd-udevd under that name.
-	(exec -a systemd-udevd "$UDEVD" --daemon) 2>/dev/null
+	# udevadm is systemd-udevd under that name. The daemon must not keep
+	# this program's output open (fd 9 is a copy of it): run_vm.sh reads
+	# that output to its end.
+	(exec -a systemd-udevd "$UDEVD" --daemon) </dev/null >/dev/null 2>&1 9>&-
 	udevadm settle --timeout=60 2>/dev/null
 }
 

@@ -209,7 +209,7 @@ dmesg_since() {
 start_server() {
 	local pid i
 	stop_server
-	"$@" >"$SERVER_LOG" 2>&1 &
+	"$@" >"$SERVER_LOG" 2>&1 9>&- &
 	pid=$!
 	echo $pid >"$SERVER_PIDFILE"
 	for i in $(seq 1 100); do

@@ -83,11 +83,38 @@ else
 	overall=1
 fi
 
+# out_end PID PROG: waits up to 30 s for the reader of PROG's output (PID)
+# to see its end. A process PROG left behind with that output open (a daemon
+# that inherited it) would keep the reader, and the run, waiting for ever:
+# that is PROG's bug, named here, and the reader is stopped.
+out_end() {
+	local i pipe f pid holders=
+	for i in $(seq 1 300); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	pipe=$(readlink "/proc/$1/fd/0")
+	for f in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "$pipe" ] || continue
+		pid=${f#/proc/}
+		pid=${pid%%/*}
+		[ "$pid" != "$1" ] && [[ "$holders " != *" $pid "* ]] || continue
+		holders+=" $pid $(cat "/proc/$pid/comm" 2>/dev/null)"
+	done
+	echo "# $2 left processes holding its output open:${holders:- unknown}"
+	kill "$1" 2>/dev/null
+	return 1
+}
+
 for p in $PROGS; do
 	n=$((n + 1))
 	echo "# selftests: dm-log-rs: $p (up to ${DMLOG_PROG_TIMEOUT:-900} s)"
-	timeout "${DMLOG_PROG_TIMEOUT:-900}" "$TESTS_DIR/$p" 2>&1 | sed -u 's/^/    /'
-	prc=${PIPESTATUS[0]}
+	exec {out}> >(sed -u 's/^/    /')
+	reader=$!
+	timeout "${DMLOG_PROG_TIMEOUT:-900}" "$TESTS_DIR/$p" >&"$out" 2>&1 {out}>&-
+	prc=$?
+	exec {out}>&-
+	out_end "$reader" "$p" || prc=1
 	if [ "$prc" = 0 ]; then
 		echo "ok $n selftests: dm-log-rs: $p"
 	else
