@@ -10,6 +10,7 @@
 #   make soak [SOAK_SECONDS=3600] [IMPL=c]   three mirrors under fio and churn
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
 #   make bench-ops    the CPU cost of each log operation, C vs Rust (ns/op)
+#   make bench-scale  load/resume time and memory from 1 GiB to 2^31+1 regions
 #   make check-debug [IMPL="rs c"]   the suite + allocation-failure sweeps on the sanitizer kernel
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
@@ -36,7 +37,7 @@ endif
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: all module daemon kernel kernel-debug check-debug lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
-	crash-test fuzz soak bench bench-ops \
+	crash-test fuzz soak bench bench-ops bench-scale \
 	clippy check-layers fmt fmt-check modules_install clean
 
 all: module
@@ -141,6 +142,9 @@ bench: module daemon
 # ns per log operation through the exported API, C and Rust in one boot.
 bench-ops: module test-modules
 	@$(ROOT)/scripts/opbench.sh
+
+bench-scale: module
+	@$(ROOT)/scripts/scale.sh
 
 modules_install: $(KDIR_DEP)
 	+$(KMAKE) INSTALL_MOD_DIR=updates modules_install

@@ -46,4 +46,37 @@ for op, cpus, regions in keys:
         continue
     fmt = lambda v: f"{median(v):.1f} ({min(v):.1f}-{max(v):.1f})"
     print(f"| {op} | {cpus} | {size(regions)} | {fmt(c)} | {fmt(rs)} | {median(c) / median(rs):.2f} |")
+# The plot: ns/op (log scale, bars to the min and max), C and Rust side by
+# side for every operation, CPU count and size.
+import subprocess
+dat = sys.argv[2].replace(".csv", "-plot.dat")
+svg = sys.argv[2].replace(".csv", ".svg")
+with open(dat, "w") as d:
+    for op, cpus, regions in keys:
+        c, rs = runs.get((op, cpus, regions, "c")), runs.get((op, cpus, regions, "rs"))
+        if c and rs:
+            d.write(f'"{op} {cpus}cpu {size(regions).replace(" ", "")}" '
+                    f"{median(c)} {min(c)} {max(c)} {median(rs)} {min(rs)} {max(rs)}\n")
+plot = f"""
+set terminal svg size 1200,520 dynamic noenhanced font 'sans,11' background '#ffffff'
+set rmargin 8
+set output '{svg}'
+set style data histogram
+set style histogram errorbars gap 1 lw 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set xtics rotate by -40 nomirror
+set grid ytics
+set logscale y
+set key top left
+set title 'CPU cost per log operation ({n} rounds: median, bars to min and max; lower is better)'
+set ylabel 'ns per operation'
+plot '{dat}' using 2:3:4:xtic(1) title 'C dm-log' lc rgb '#8c8c8c', \\
+     '' using 5:6:7 title 'dm-log-rs' lc rgb '#d9622b'
+"""
+try:
+    subprocess.run(["gnuplot"], input=plot, text=True, check=True)
+    print(f"\nplot: {svg}; every round: {sys.argv[2]}")
+except (OSError, subprocess.CalledProcessError) as e:
+    print(f"\nno plot ({e}): gnuplot-nox is installed by make setup; every round: {sys.argv[2]}")
 PY

@@ -11,7 +11,9 @@ DEBS=(linux-source-6.12 rustc-web rust-web-src libclang-dev clang lld llvm bc
 	# LVM2 with cmirrord and its test suite, built from Debian's source
 	# package (scripts/lvm2.sh, make check-lvm2)
 	dpkg-dev debian-archive-keyring g++ pkg-config libaio-dev libblkid-dev
-	libudev-dev libedit-dev libcpg-dev libcorosync-common-dev corosync procps)
+	libudev-dev libedit-dev libcpg-dev libcorosync-common-dev corosync procps
+	# the plots of make bench and make bench-ops
+	gnuplot-nox)
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -4,14 +4,25 @@
 # Guest side of `make bench` (scripts/bench.sh): in one boot, the kernel's C
 # dm-log and dm-log-rs on the same devices. A disk-log mirror (nosync, 512 KiB
 # regions) over two 1 TiB null_blk legs; fio: 4 KiB random O_DIRECT writes
-# for BENCH_SECONDS over the first 1 GiB and over all 1 TiB, iodepth 16 (and
-# 1: 1 TiB on both logs, 1 GiB on ssd). The two take turns, BENCH_ROUNDS
-# times, in alternating order.
-# Two log devices, both with a write cache so flushes are real and counted:
-#   ram  a loop device over tmpfs (no bandwidth limit, no FUA)
-#   ssd  a null_blk device limited to 200 MiB/s (a SATA-SSD-class device),
-#        with FUA
-# Prints one "BENCH impl log size iops log_bytes dirty_flushes" line per run:
+# for BENCH_SECONDS over the first 1 GiB and over all 1 TiB, iodepth 16 and
+# 1. The two take turns, BENCH_ROUNDS times, in alternating order.
+# The log device is one of four profiles, each with a write cache so that
+# flushes are real and counted:
+#   ram   a loop device over tmpfs: no latency, no bandwidth limit, no FUA
+#   hdd   null_blk, every request 4 ms (a short seek and half a turn at
+#         7,200 rpm), 150 MiB/s, no FUA: the block layer sends a write with
+#         FUA as the write and a cache flush, as for any SATA disk (libata
+#         leaves FUA off by default)
+#   sata  a SATA SSD: 100 us per request, 500 MiB/s, no FUA (libata)
+#   nvme  an NVMe SSD: 20 us per request, 2,000 MiB/s, FUA
+# (null_blk's timer completion, memory backed, set per device through
+# configfs). The legs stay fast (null_blk, no added latency): the rows
+# show what the log costs.
+# The same mirror with a core log (no log device) gives the ceiling each
+# implementation reaches without log I/O, at each size and depth.
+#
+# Prints one "BENCH impl log size iops log_bytes dirty_flushes" line per run
+# (size: 1GiB, 1TiB, 1GiB-qd1, 1TiB-qd1; log "none" for the core log):
 # dirty_flushes counts the mirror's log flushes that made newly dirty regions
 # durable. The C log sends one cache flush of the log device for each (counted
 # on the device); dm-log-rs writes them with FUA, so they are read from its
@@ -29,24 +40,63 @@
 . "$(dirname "$0")/modules.sh"
 
 secs=${BENCH_SECONDS:-10}
-# Legs and the "ssd" log: memory-backed null_blk (pages allocated on write)
-# with a write cache; the bandwidth limit applies to each device alone, and
-# the legs' 4 KiB writes stay far below it.
-# The pages written stay allocated until the module goes: it is loaded
-# afresh for each turn, or 2 GiB of guest memory would not last 3 rounds.
-nullb_load() {
-	modprobe null_blk nr_devices=3 gb=1024 memory_backed=1 cache_size=64 mbps=200 queue_mode=2 ||
-		return 1
+PROFILES=${BENCH_PROFILES:-ram hdd sata nvme}
+CFG=/sys/kernel/config/nullb
+# nullb_new NAME SIZE_MIB [ATTR=VALUE...]: a memory-backed null_blk device
+# (pages allocated on write) with a 64 MiB write cache, configured through
+# configfs; prints its node (null_blk names it after its configfs directory).
+nullb_new() {
+	local name=$1 d=$CFG/$1 size=$2 a
+	shift 2
+	mkdir "$d" || return 1
+	for a in size="$size" memory_backed=1 cache_size=64 "$@" power=1; do
+		echo "${a#*=}" >"$d/${a%%=*}" || { echo "# cannot set $a on nullb $d" >&2; return 1; }
+	done
 	udevadm settle 2>/dev/null
-	[ -b /dev/nullb2 ] || return 1
-	N0=$(devnum /dev/nullb0) N1=$(devnum /dev/nullb1)
+	[ -b "/dev/$name" ] && echo "/dev/$name"
 }
-nullb_load || exit 1
+nullb_free() { # NAME...
+	local n
+	for n; do
+		[ -d "$CFG/$n" ] || continue
+		echo 0 >"$CFG/$n/power" && rmdir "$CFG/$n" || return 1
+	done
+}
+# The legs: 1 TiB each, the bandwidth limit far above their 4 KiB writes.
+# The pages written stay allocated until a leg goes: they are made afresh
+# for each log profile, or the guest's memory would not last.
+legs_new() {
+	nullb_free nb-leg0 nb-leg1 || return 1
+	LEG0=$(nullb_new nb-leg0 $((1 << 20)) mbps=200) && LEG1=$(nullb_new nb-leg1 $((1 << 20)) mbps=200) &&
+		N0=$(devnum "$LEG0") && N1=$(devnum "$LEG1")
+}
+# The log devices of the profiles, made afresh for each turn.
+declare -A LOGDEV
+nullb_load() {
+	local p
+	modprobe null_blk nr_devices=0 || return 1
+	LOGDEV[ram]=$RAMLOG
+	for p in $PROFILES; do
+		case $p in
+		ram) ;;
+		hdd) LOGDEV[hdd]=$(nullb_new nb-hdd 64 irqmode=2 completion_nsec=4000000 mbps=150 fua=0) ;;
+		sata) LOGDEV[sata]=$(nullb_new nb-sata 64 irqmode=2 completion_nsec=100000 mbps=500 fua=0) ;;
+		nvme) LOGDEV[nvme]=$(nullb_new nb-nvme 64 irqmode=2 completion_nsec=20000 mbps=2000 fua=1) ;;
+		*) echo "BENCH error: unknown profile $p"; return 1 ;;
+		esac || return 1
+	done
+}
+nullb_unload() {
+	nullb_free nb-leg0 nb-leg1 nb-hdd nb-sata nb-nvme && rmmod null_blk
+}
+modprobe configfs
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || exit 1
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug || exit 1
 mkdir -p "$WORK"
 LOGF=$WORK/benchlog.img
 truncate -s 64M "$LOGF"
 RAMLOG=$(losetup -f --show "$LOGF") || exit 1
+nullb_load || { echo "BENCH error: cannot make the null_blk devices"; exit 1; }
 logstat() { # DEV -> "<write sectors> <flush ios>"
 	awk '{ print $7, $16 }' "/sys/block/$(basename "$1")/stat"
 }
@@ -66,11 +116,11 @@ fio_iops() { # DEV BYTES IODEPTH -> 4 KiB random-write IOPS
 
 # The same mirror with a core log: no log I/O at all, the ceiling for a disk
 # log on this machine.
-run_core() { # IMPL LEN_SECTORS LABEL
-	local impl=$1 len=$2 label=$3 dev iops
+run_core() { # IMPL LEN_SECTORS LABEL [IODEPTH]
+	local impl=$1 len=$2 label=$3 qd=${4:-16} dev iops
 	dmsetup create mbench --table "0 $len mirror core 2 1024 nosync 2 $N0 0 $N1 0" || return 1
 	dev=$(dm_node mbench)
-	iops=$(fio_iops "$dev" $((len * 512)) 16)
+	iops=$(fio_iops "$dev" $((len * 512)) "$qd")
 	dm_remove mbench
 	[ -n "$iops" ] || { echo "BENCH error: fio failed ($impl core $label)"; return 1; }
 	echo "BENCH $impl none $label $iops 0 0"
@@ -84,10 +134,10 @@ run() { # IMPL LOGDEV LOGLABEL LEN_SECTORS LABEL [IODEPTH]
 	dev=$(dm_node mbench)
 	read -r s0 f0 < <(logstat "$LD")
 	[ "$impl" = rs ] && f0=$(dirty_flushes "$NL")
-	read -r _ g0 < <(logstat /dev/nullb0)
+	read -r _ g0 < <(logstat "$LEG0")
 	iops=$(fio_iops "$dev" $((len * 512)) "$qd")
 	read -r s1 f1 < <(logstat "$LD")
-	read -r _ g1 < <(logstat /dev/nullb0)
+	read -r _ g1 < <(logstat "$LEG0")
 	[ "$impl" = rs ] && f1=$(dirty_flushes "$NL")
 	# What explains a row: the leg flushes (each clean state written costs
 	# one) and, for dm-log-rs, its counters.
@@ -126,22 +176,28 @@ for round in $(seq "${BENCH_ROUNDS:-3}"); do
 	for impl in $order; do
 		echo "# round $round: $impl"
 		LOG_IMPL=$impl load_log_stack || { echo "BENCH error loading $impl"; exit 1; }
+		legs_new || { echo "BENCH error: cannot make the legs"; exit 1; }
 		run_userspace $impl
-		for log in ram ssd; do
-			ld=$RAMLOG
-			[ $log = ssd ] && ld=/dev/nullb2
-			run $impl $ld $log $((1 << 21)) 1GiB
-			run $impl $ld $log $((1 << 31)) 1TiB
+		for log in $PROFILES; do
+			legs_new || { echo "BENCH error: cannot make the legs"; exit 1; }
+			for size in 1GiB 1TiB; do
+				len=$((1 << 21))
+				[ $size = 1TiB ] && len=$((1 << 31))
+				run $impl "${LOGDEV[$log]}" $log $len $size
+				# One write in flight: one region changes per flush.
+				run $impl "${LOGDEV[$log]}" $log $len $size-qd1 1
+			done
 		done
+		legs_new || { echo "BENCH error: cannot make the legs"; exit 1; }
+		run_core $impl $((1 << 21)) 1GiB
+		run_core $impl $((1 << 21)) 1GiB-qd1 1
 		run_core $impl $((1 << 31)) 1TiB
-		# One write in flight: one region changes per flush.
-		run $impl /dev/nullb2 ssd $((1 << 21)) 1GiB-qd1 1
-		run $impl /dev/nullb2 ssd $((1 << 31)) 1TiB-qd1 1
-		run $impl "$RAMLOG" ram $((1 << 31)) 1TiB-qd1 1
+		run_core $impl $((1 << 31)) 1TiB-qd1 1
 		LOG_IMPL=$impl LOG_MOD=$([ $impl = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
-		{ rmmod null_blk && nullb_load; } || { echo "BENCH error reloading null_blk"; exit 1; }
+		{ nullb_unload && nullb_load; } || { echo "BENCH error reloading null_blk"; exit 1; }
 	done
 done
+nullb_unload
 losetup -d "$RAMLOG"
 kill -TERM $DAEMON_PID
 wait $DAEMON_PID
