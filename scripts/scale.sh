@@ -30,6 +30,7 @@ log "scale bench: mirrors of each size with a core and a disk log, C and Rust, $
 }
 grep -q '^SCALE [a-z]' "$out/scale.log" || { cat "$out/scale.log"; die "no results"; }
 ! grep -q '^SCALE error' "$out/scale.log" || die "some runs failed: see $out/scale.log"
+grep -q '^# scale done' "$out/scale.log" || die "the guest stopped early: see $out/scale.log"
 python3 - "$out" <<'PY'
 import subprocess, sys
 from statistics import median

@@ -22,8 +22,32 @@ BAD_LOG='WARNING:|BUG:|ODEBUG|Oops|general protection|kernel BUG|Call Trace|RIP:
 #    allocation, which may sleep, under the region hash's spinlock
 #    ("sleeping function called from invalid context");
 #  - between fail_nth.sh's marks: the report a page, vmalloc or percpu
-#    allocation prints when it fails, as the injected failures make them.
+#    allocation, or a slab cache creation, prints when it fails, as the
+#    injected failures make them.
 # Each report dropped is counted on stderr ("KIND COUNT"); any other stays.
+# kmemleak's report less one known leak of the kernel, not of a dirty log:
+# when fail_nth.sh fails an allocation inside sysfs_slab_add() (the mirror
+# table's bioset creates a slab cache), SLUB of 6.12 leaks the cache's
+# kobject name (fixed upstream by 2420baa8e046, "mm/slab: Allow cache
+# creation to proceed even if sysfs registration fails", not in 6.12.118).
+# Dropped only for objects the fail_nth helper allocated with
+# sysfs_slab_add in the backtrace; the count goes to stderr.
+kmemleak_report() {
+	awk '
+		function flush() {
+			if (obj == "") return
+			if (obj ~ /comm "fail_nth"/ && obj ~ /sysfs_slab_add\+/) slab++
+			else printf "%s", obj
+			obj = ""
+		}
+		/^unreferenced object/ { flush() }
+		{ obj = obj $0 "\n" }
+		END {
+			flush()
+			if (slab) printf "slab-sysfs-name %d\n", slab > "/dev/stderr"
+		}' "$KMEMLEAK"
+}
+
 run_log() {
 	sed -n '/dmlog-test-mark run-start$/,$p' "$KLOG" | awk -v c="$([ "$LOG_IMPL" = c ] && echo 1 || echo 0)" '
 		{ line[NR] = $0 }
@@ -39,7 +63,7 @@ run_log() {
 					}
 					if (known && j <= NR && j <= i + 60) { dropped++; i = j; continue }
 				}
-				if (fn && line[i] ~ /(page allocation failure: order:|vmalloc error: size|percpu: allocation failed)/) {
+				if (fn && line[i] ~ /(page allocation failure: order:|vmalloc error: size|percpu: allocation failed|__kmem_cache_create_args\(.*\) failed with error)/) {
 					for (j = i + 1; j <= NR && j <= i + 80; j++)
 						if (line[j] ~ /<\/TASK>/) break
 					if (j <= NR && j <= i + 80) { injected++; i = j; continue }
@@ -154,7 +178,9 @@ echo "# selftests: dm-log-rs: kernel_log"
 		sleep 6
 		echo scan >$KMEMLEAK
 		echo scan >$KMEMLEAK
-		leaks=$(cat $KMEMLEAK)
+		leaks=$(kmemleak_report 2>/dev/null)
+		n_slab=$(kmemleak_report 2>&1 >/dev/null | awk '$1 == "slab-sysfs-name" { print $2 }')
+		[ -n "$n_slab" ] && echo "# not counted: $n_slab object(s) of SLUB's known leak when sysfs_slab_add fails (an injected failure; upstream 2420baa8e046)"
 		if [ -z "$leaks" ]; then
 			echo "ok $k kmemleak reports nothing"
 		else

@@ -23,7 +23,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/modules.sh"
 
-export DM_DISABLE_UDEV=1
 # "sectors region_sectors, ...": the mirrors' lengths and region sizes.
 SIZES=${SCALE_SIZES:-"$((1 << 21)) 1024, $((1 << 31)) 1024, $((1 << 35)) 1024, $((1 << 37)) 1024, $(((1 << 34) + 8)) 8"}
 mkdir -p "$WORK"
@@ -34,49 +33,57 @@ meminfo_kib() { # FIELD...
 }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
+# cleanup: removes what one() made (dm_remove retries while udev still has
+# a new device open).
+cleanup() {
+	local d
+	for d in sz sz0 sz1; do dm_remove $d >/dev/null 2>&1; done
+	[ -z "$ld" ] || losetup -d "$ld"
+	ld=
+	rm -f "$LOGF"
+}
+
 one() { # IMPL TYPE LEN REGION
-	local impl=$1 type=$2 len=$3 rs=$4 regions log ld= m0 m1 t0 tl tr bl br
+	local impl=$1 type=$2 len=$3 rs=$4 regions log m0 m1 t0 tl tr bl br
+	local what
 	regions=$(((len + rs - 1) / rs))
-	dmsetup create sz0 --table "0 $len zero" && dmsetup create sz1 --table "0 $len zero" ||
+	what="$impl $type $regions regions"
+	ld=
+	if ! { dmsetup create sz0 --table "0 $len zero" && dmsetup create sz1 --table "0 $len zero"; }; then
+		echo "SCALE error: $what: cannot create the zero legs"
+		cleanup
 		return 1
+	fi
 	log="core 2 $rs nosync"
 	if [ "$type" = disk ]; then
-		# The header's sector, then the bitmap, a whole number of sectors.
-		rm -f "$LOGF"
-		truncate -s $((1024 * 1024 + regions / 8)) "$LOGF"
-		ld=$(losetup -f --show "$LOGF") || return 1
+		# The header's sector, then the bitmap: 1 MiB and a whole number
+		# of sectors beyond.
+		truncate -s $((1024 * 1024 + (regions / 8 + 511) / 512 * 512)) "$LOGF"
+		if ! ld=$(losetup -f --show "$LOGF"); then
+			echo "SCALE error: $what: no loop device"
+			cleanup
+			return 1
+		fi
 		log="disk 3 $(devnum "$ld") $rs nosync"
 	fi
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	# The cost of the ioctls themselves (a dmsetup process under emulation
 	# takes a second): the same load and resume of a zero table, subtracted.
-	dmsetup create sz --notable || return 1
 	t0=$(date +%s%N)
-	dmsetup load sz --table "0 $len zero" || return 1
-	bl=$(ms_since "$t0")
-	t0=$(date +%s%N)
-	dmsetup resume sz || return 1
-	br=$(ms_since "$t0")
-	dmsetup remove sz || return 1
+	dmsetup create sz --notable && dmsetup load sz --table "0 $len zero" && bl=$(ms_since "$t0") &&
+		t0=$(date +%s%N) && dmsetup resume sz && br=$(ms_since "$t0") && dm_remove sz ||
+		{ echo "SCALE error: $what: zero table"; cleanup; return 1; }
 	m0=$(meminfo_kib SUnreclaim VmallocUsed)
-	dmsetup create sz --notable || return 1
 	t0=$(date +%s%N)
-	if ! dmsetup load sz --table "0 $len mirror $log 2 $(devnum /dev/mapper/sz0) 0 $(devnum /dev/mapper/sz1) 0"; then
-		echo "SCALE error: $impl $type $regions regions: table load failed"
-		dmsetup remove sz sz0 sz1
-		[ -z "$ld" ] || losetup -d "$ld"
-		return 1
-	fi
-	tl=$(ms_since "$t0")
+	dmsetup create sz --notable &&
+		dmsetup load sz --table "0 $len mirror $log 2 $(devnum /dev/mapper/sz0) 0 $(devnum /dev/mapper/sz1) 0" &&
+		tl=$(ms_since "$t0") || { echo "SCALE error: $what: table load failed"; cleanup; return 1; }
 	t0=$(date +%s%N)
-	dmsetup resume sz || echo "SCALE error: $impl $type $regions regions: resume failed"
-	tr=$(ms_since "$t0")
+	dmsetup resume sz && tr=$(ms_since "$t0") || { echo "SCALE error: $what: resume failed"; cleanup; return 1; }
 	m1=$(meminfo_kib SUnreclaim VmallocUsed)
-	echo "# $impl $type $regions regions: $(dmsetup status sz | cut -d' ' -f4-)"
-	dmsetup remove sz sz0 sz1
-	[ -z "$ld" ] || losetup -d "$ld"
-	rm -f "$LOGF"
+	echo "# $what: $(dmsetup status sz | cut -d' ' -f4-)"
+	cleanup
 	echo "SCALE $impl $type $regions $rs $((tl - bl)) $((tr - br)) $((m1 - m0))"
 }
 
