@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-scale`: how C dm-log and dm-log-rs scale with the number of
-# regions, core and disk logs, in one VM boot (tests/scale_vm.sh): table-load
-# time, first-resume time and memory, from 2,048 regions (1 GiB) to 2^31 + 1.
+# regions, core and disk logs, in one VM boot (tests/scale_vm.sh): the
+# table-load and first-resume ioctls' times and memory, from 2,048 regions (1 GiB) to 2^31 + 1.
 # Prints a table (median (min-max) over the rounds, ratio Rust/C), keeps the
 # guest's lines in tests/out/scale.log, every measurement in
 # tests/out/scale.csv and the plot in tests/out/scale.svg.
@@ -40,7 +40,7 @@ for line in open(f"{out}/scale.log"):
     f = line.split()
     if len(f) == 8 and f[0] == "SCALE" and f[1] != "error":
         _, impl, typ, regions, rs, load, resume, mem = f
-        runs.setdefault((typ, int(regions), int(rs), impl), []).append((int(load), int(resume), int(mem)))
+        runs.setdefault((typ, int(regions), int(rs), impl), []).append((float(load), float(resume), int(mem)))
 with open(f"{out}/scale.csv", "w") as csv:
     csv.write("impl,log,regions,region_sectors,round,load_ms,resume_ms,memory_kib\n")
     for (typ, regions, rs, impl), v in sorted(runs.items()):
@@ -52,7 +52,9 @@ def size(regions, rs):
         if b >= div:
             return f"{b / div:g} {unit}"
 med = lambda v, i: median(x[i] for x in v)
-fmt = lambda v, i: f"{med(v, i):.0f} ({min(x[i] for x in v)}-{max(x[i] for x in v)})"
+def fmt(v, i):
+    p = ".1f" if i < 2 else ".0f"
+    return f"{med(v, i):{p}} ({min(x[i] for x in v):{p}}-{max(x[i] for x in v):{p}})"
 ratio = lambda a, b: f"{a / b:.2f}" if b else "-"
 n = max(len(v) for v in runs.values())
 print(f"\n{n} round(s): median (min-max); Rust/C below 1 means Rust is faster or smaller.\n")

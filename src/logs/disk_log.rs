@@ -117,8 +117,10 @@ static LOG_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// State used only by flush and resume, under the I/O lock.
 struct IoState {
-    /// The log area: header and serialised clean bitmap.
-    buf: KVVec<u8>,
+    /// The log area: header and serialised clean bitmap. From vmalloc, as
+    /// C's: page-granular, where a kmalloc rounds up to a power of two (the
+    /// 257 KiB of a 1 TiB mirror's area would take 512 KiB).
+    buf: VVec<u8>,
     /// The changed-block flags a flush took, one bit per block.
     taken: KVVec<u64>,
     /// Blocks were written without FUA and no cache flush followed: they may
@@ -581,7 +583,7 @@ impl LogType for DiskLog {
         let changed = Bitmap::new(alloc_words(nblocks)?, nblocks).ok_or(ENOMEM)?;
         let nregions = region_args.region_count;
         let pending = Bitmap::new(alloc_words(nregions)?, nregions).ok_or(ENOMEM)?;
-        let mut buf = KVVec::with_capacity(area.len(), GFP_KERNEL)?;
+        let mut buf = VVec::with_capacity(area.len(), GFP_KERNEL)?;
         buf.extend_with(area.len(), 0u8, GFP_KERNEL)?;
         let nwords = dm_log_shared::engine::words_for(nblocks);
         let mut taken = KVVec::with_capacity(nwords, GFP_KERNEL)?;

@@ -17,6 +17,9 @@
  *   (in_sync and sync_count 16 times `iters`: they are the cheap ones)
  *   resync       get_resync_work + set_region_sync(1) on a log created
  *                "sync" (every region out of sync): the resync's search
+ *   resync_scan  the same where one region in SCAN_STRIDE is out of sync
+ *                (the last of each stride): the search across a bitmap in
+ *                sync, per region found
  * and, with one thread per online CPU at once, the same mark/clear under one
  * spinlock (the region hash's) and lock-free in_sync(can_block = 0).
  * Regions are drawn with a xorshift generator, so both implementations see
@@ -45,6 +48,8 @@ MODULE_PARM_DESC(iters, "operations per measurement");
 #define REGION_SECTORS 1024
 /* Regions marked (then cleared) per batch: like a busy mirror's pass. */
 #define BATCH 64
+/* resync_scan: one region out of sync in this many. */
+#define SCAN_STRIDE 1024
 
 static int flush_cb(struct dm_target *ti)
 {
@@ -275,6 +280,44 @@ static int __init opbench_init(void)
 		}
 	}
 	report("resync", 1, mark, ops);
+
+	/*
+	 * The search across a bitmap mostly in sync: a "nosync" log with the
+	 * last region of every SCAN_STRIDE out of sync, so each
+	 * get_resync_work skips SCAN_STRIDE - 1 regions in sync; fresh logs
+	 * until iters / SCAN_STRIDE regions are found (the setup untimed).
+	 */
+	ops = 0;
+	mark = 0;
+	while (ops < iters / SCAN_STRIDE + 1) {
+		region_t want = 0;
+
+		log = new_log(ti, false);
+		if (!log) {
+			ret = -ENOMEM;
+			goto out_ti;
+		}
+		for (r = SCAN_STRIDE - 1; r < regions; r += SCAN_STRIDE)
+			log->type->set_region_sync(log, r, 0);
+		if (regions < SCAN_STRIDE)
+			log->type->set_region_sync(log, regions - 1, 0);
+		t0 = ktime_get_ns();
+		while (log->type->get_resync_work(log, &r) == 1) {
+			log->type->set_region_sync(log, r, 1);
+			ops++;
+			want++;
+		}
+		mark += ktime_get_ns() - t0;
+		if (log->type->get_sync_count(log) != regions ||
+		    want != max_t(u64, regions / SCAN_STRIDE, 1)) {
+			pr_warn("dm_log_opbench: resync scan found %llu regions\n", (u64)want);
+			dm_dirty_log_destroy(log);
+			break;
+		}
+		dm_dirty_log_destroy(log);
+		cond_resched();
+	}
+	report("resync_scan", 1, mark, ops);
 	ret = 0;
 out_ti:
 	kfree(ti);
