@@ -6,7 +6,7 @@
 # guest's lines in tests/out/scale.log, every measurement in
 # tests/out/scale.csv and the plot in tests/out/scale.svg.
 # BENCH_ROUNDS=N (default 3); SCALE_SIZES="sectors region_sectors, ..." other
-# mirrors. Numbers, not pass/fail.
+# mirrors; SCALE_IMPLS="c rs" the implementations. Numbers, not pass/fail.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 KDIR=${KDIR:-$("$DMLOG_ROOT/scripts/kernel.sh" --print)}
@@ -16,6 +16,7 @@ out="$DMLOG_ROOT/tests/out"
 mkdir -p "$out"
 env="BENCH_ROUNDS=${BENCH_ROUNDS:-3}"
 [ -n "${SCALE_SIZES:-}" ] && env="$env SCALE_SIZES='$SCALE_SIZES'"
+[ -n "${SCALE_IMPLS:-}" ] && env="$env SCALE_IMPLS='$SCALE_IMPLS'"
 log "scale bench: mirrors of each size with a core and a disk log, C and Rust, ${BENCH_ROUNDS:-3} round(s)"
 {
 	"$(find_vng)" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 4G \
@@ -29,8 +30,6 @@ log "scale bench: mirrors of each size with a core and a disk log, C and Rust, $
 	done
 }
 grep -q '^SCALE [a-z]' "$out/scale.log" || { cat "$out/scale.log"; die "no results"; }
-! grep -q '^SCALE error' "$out/scale.log" || die "some runs failed: see $out/scale.log"
-grep -q '^# scale done' "$out/scale.log" || die "the guest stopped early: see $out/scale.log"
 python3 - "$out" <<'PY'
 import subprocess, sys
 from statistics import median
@@ -38,7 +37,7 @@ out = sys.argv[1]
 runs = {}
 for line in open(f"{out}/scale.log"):
     f = line.split()
-    if len(f) == 8 and f[0] == "SCALE" and f[1] != "error":
+    if len(f) == 8 and f[0] == "SCALE" and not f[1].startswith("error"):
         _, impl, typ, regions, rs, load, resume, mem = f
         runs.setdefault((typ, int(regions), int(rs), impl), []).append((float(load), float(resume), int(mem)))
 with open(f"{out}/scale.csv", "w") as csv:
@@ -63,9 +62,10 @@ print("|---|---|---|---|---|---|---|---|---|")
 keys = sorted({k[:3] for k in runs})
 for typ, regions, rs in keys:
     c, r = runs.get((typ, regions, rs, "c")), runs.get((typ, regions, rs, "rs"))
-    if c and r:
-        print(f"| {typ} | {regions:,} ({size(regions, rs)}) | {fmt(c, 0)} | {fmt(r, 0)} | {fmt(c, 1)} | {fmt(r, 1)} "
-              f"| {fmt(c, 2)} | {fmt(r, 2)} | {ratio(med(r, 2), med(c, 2))} |")
+    f = lambda v, i: fmt(v, i) if v else "—"
+    mem = ratio(med(r, 2), med(c, 2)) if c and r else "-"
+    print(f"| {typ} | {regions:,} ({size(regions, rs)}) | {f(c, 0)} | {f(r, 0)} | {f(c, 1)} | {f(r, 1)} "
+          f"| {f(c, 2)} | {f(r, 2)} | {mem} |")
 with open(f"{out}/scale-plot.dat", "w") as d:
     for typ in ("core", "disk"):
         for impl in ("c", "rs"):
@@ -103,3 +103,9 @@ try:
 except (OSError, subprocess.CalledProcessError) as e:
     print(f"\nno plot ({e}): gnuplot-nox is installed by make setup; every measurement: {out}/scale.csv")
 PY
+# What was measured is shown above even when a step failed.
+! grep -q '^SCALE error' "$out/scale.log" || {
+	grep '^SCALE error' "$out/scale.log" >&2
+	die "some steps failed: see $out/scale.log (the kernel log's end follows each)"
+}
+grep -q '^# scale done' "$out/scale.log" || die "the guest stopped early: see $out/scale.log"

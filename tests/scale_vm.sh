@@ -16,8 +16,10 @@
 #           log hold, KiB
 # Sizes: 1 GiB, 1 TiB, 16 TiB and 64 TiB with 512 KiB regions, and 8 TiB +
 # 4 KiB with 4 KiB regions: 2^31 + 1 regions, past the C log's int
-# resync position. The implementations take turns BENCH_ROUNDS times
-# (default 3), in alternating order. Prints one line
+# resync position (once, after the rounds, dm-log-rs first). The
+# implementations take turns BENCH_ROUNDS times
+# (default 3), in alternating order (SCALE_IMPLS="c rs" chooses). A failed
+# step prints the end of the kernel log. Prints one line
 #   SCALE <impl> <core|disk> <regions> <region sectors> <load ms> <resume ms> <memory KiB>
 # per measurement, "SCALE error ..." on a failure.
 
@@ -50,6 +52,18 @@ cleanup() {
 	rm -f "$LOGF"
 }
 
+# fail WHAT: reports a failed step with the kernel log's end; stops the run
+# if the kernel oopsed (what follows would hang on the dead task's locks).
+fail() {
+	echo "SCALE error: $1"
+	dmesg | tail -n 60 | sed 's/^/# dmesg: /'
+	if dmesg | grep -qE 'Oops|BUG:|general protection|kernel BUG'; then
+		echo "SCALE error: the kernel oopsed; stopping"
+		exit 1
+	fi
+	cleanup
+}
+
 one() { # IMPL TYPE LEN REGION
 	local impl=$1 type=$2 len=$3 rs=$4 regions log m0 m1 tl tr
 	local what
@@ -57,8 +71,7 @@ one() { # IMPL TYPE LEN REGION
 	what="$impl $type $regions regions"
 	ld=
 	if ! { dmsetup create sz0 --table "0 $len zero" && dmsetup create sz1 --table "0 $len zero"; }; then
-		echo "SCALE error: $what: cannot create the zero legs"
-		cleanup
+		fail "$what: cannot create the zero legs"
 		return 1
 	fi
 	log="core 2 $rs nosync"
@@ -67,8 +80,7 @@ one() { # IMPL TYPE LEN REGION
 		# of sectors beyond.
 		truncate -s $((1024 * 1024 + (regions / 8 + 511) / 512 * 512)) "$LOGF"
 		if ! ld=$(losetup -f --show "$LOGF"); then
-			echo "SCALE error: $what: no loop device"
-			cleanup
+			fail "$what: no loop device"
 			return 1
 		fi
 		log="disk 3 $(devnum "$ld") $rs nosync"
@@ -79,15 +91,14 @@ one() { # IMPL TYPE LEN REGION
 	dmsetup create sz --notable &&
 		strace -T -e trace=ioctl -o "$WORK/scale-load.trace" dmsetup load sz --table \
 			"0 $len mirror $log 2 $(devnum /dev/mapper/sz0) 0 $(devnum /dev/mapper/sz1) 0" ||
-		{ echo "SCALE error: $what: table load failed"; cleanup; return 1; }
+		{ fail "$what: table load failed"; return 1; }
 	strace -T -e trace=ioctl -o "$WORK/scale-resume.trace" dmsetup resume sz ||
-		{ echo "SCALE error: $what: resume failed"; cleanup; return 1; }
+		{ fail "$what: resume failed"; return 1; }
 	m1=$(meminfo_kib SUnreclaim VmallocUsed)
 	tl=$(ioctl_ms DM_TABLE_LOAD "$WORK/scale-load.trace")
 	tr=$(ioctl_ms DM_DEV_SUSPEND "$WORK/scale-resume.trace")
 	if [ "$tl" = none ] || [ "$tr" = none ]; then
-		echo "SCALE error: $what: strace shows no DM_TABLE_LOAD or DM_DEV_SUSPEND ioctl"
-		cleanup
+		fail "$what: strace shows no DM_TABLE_LOAD or DM_DEV_SUSPEND ioctl"
 		return 1
 	fi
 	echo "# $what: $(dmsetup status sz | cut -d' ' -f4-)"
@@ -95,20 +106,42 @@ one() { # IMPL TYPE LEN REGION
 	echo "SCALE $impl $type $regions $rs $tl $tr $((m1 - m0))"
 }
 
+# run IMPL SIZE-LIST: every size of the list with a core and a disk log.
+run() {
+	echo "# $1"
+	LOG_IMPL=$1 load_log_stack || { echo "SCALE error loading $1"; exit 1; }
+	while read -r len rs; do
+		for type in core disk; do
+			one "$1" "$type" "$len" "$rs"
+		done
+	done < <(tr ',' '\n' <<<"$2")
+	LOG_IMPL=$1 LOG_MOD=$([ "$1" = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
+}
+
+# Mirrors of 2^31 regions or more run once, after the rounds, dm-log-rs
+# first: the C disk log may not survive them (Documentation/benchmarks.md).
+small= huge=
+while read -r len rs; do
+	[ -n "$len" ] || continue
+	if [ $(((len + rs - 1) / rs)) -ge $((1 << 31)) ]; then
+		huge="$huge${huge:+,} $len $rs"
+	else
+		small="$small${small:+,} $len $rs"
+	fi
+done < <(tr ',' '\n' <<<"$SIZES")
+impls=${SCALE_IMPLS:-c rs}
 for round in $(seq "${BENCH_ROUNDS:-3}"); do
-	order="c rs"
-	[ $((round % 2)) = 0 ] && order="rs c"
+	order=$impls
+	[ $((round % 2)) = 0 ] && order=$(echo "$order" | tr ' ' '\n' | tac | xargs)
 	for impl in $order; do
-		echo "# round $round: $impl"
-		LOG_IMPL=$impl load_log_stack || { echo "SCALE error loading $impl"; exit 1; }
-		while read -r len rs; do
-			for type in core disk; do
-				one "$impl" "$type" "$len" "$rs"
-			done
-		done < <(tr ',' '\n' <<<"$SIZES")
-		LOG_IMPL=$impl LOG_MOD=$([ "$impl" = c ] && echo dm_log || echo dm_log_rs) unload_log_stack
+		[ -z "$small" ] || { echo "# round $round"; run "$impl" "$small"; }
 	done
 done
+if [ -n "$huge" ]; then
+	for impl in rs c; do
+		case " $impls " in *" $impl "*) run "$impl" "$huge" ;; esac
+	done
+fi
 dmesg | grep -E 'WARNING:|BUG:|Oops|circular locking|sleeping function called' |
 	head -n 3 | sed 's/^/SCALE error: kernel log: /'
 echo "# scale done"
