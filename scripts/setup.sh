@@ -12,8 +12,9 @@ DEBS=(linux-source-6.12 rustc-web rust-web-src libclang-dev clang lld llvm bc
 	# package (scripts/lvm2.sh, make check-lvm2)
 	dpkg-dev debian-archive-keyring g++ pkg-config libaio-dev libblkid-dev
 	libudev-dev libedit-dev libcpg-dev libcorosync-common-dev corosync procps
-	# the plots of make bench and make bench-ops
-	gnuplot-nox)
+	# the plots of make bench and make bench-ops; make bench-scale times
+	# the ioctls with strace
+	gnuplot-nox strace)
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
