@@ -16,15 +16,6 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 # What must never appear in the kernel log during the run.
 BAD_LOG='WARNING:|BUG:|ODEBUG|Oops|general protection|kernel BUG|Call Trace|RIP:|possible recursive locking|possible circular locking|inconsistent lock state|lock held when returning|sleeping function called from invalid context|scheduling while atomic|list_add corruption|list_del corruption|UBSAN|panicked at|rust_panic|blocked for more than|unreferenced object|kmemleak'
 
-# The kernel log of the run, less two kinds of report that are expected:
-#  - LOG_IMPL=c: a bug of the C reference module that its runs always
-#    trigger: dm-log-userspace's mark_region takes a GFP_NOIO mempool
-#    allocation, which may sleep, under the region hash's spinlock
-#    ("sleeping function called from invalid context");
-#  - between fail_nth.sh's marks: the report a page, vmalloc or percpu
-#    allocation, or a slab cache creation, prints when it fails, as the
-#    injected failures make them.
-# Each report dropped is counted on stderr ("KIND COUNT"); any other stays.
 # kmemleak's report less one known leak of the kernel, not of a dirty log:
 # when fail_nth.sh fails an allocation inside sysfs_slab_add() (the mirror
 # table's bioset creates a slab cache), SLUB of 6.12 leaks the cache's
@@ -48,6 +39,15 @@ kmemleak_report() {
 		}' "$KMEMLEAK"
 }
 
+# The kernel log of the run, less two kinds of report that are expected:
+#  - LOG_IMPL=c: a bug of the C reference module that its runs always
+#    trigger: dm-log-userspace's mark_region takes a GFP_NOIO mempool
+#    allocation, which may sleep, under the region hash's spinlock
+#    ("sleeping function called from invalid context");
+#  - between fail_nth.sh's marks: the report a page, vmalloc or percpu
+#    allocation, or a slab cache creation, prints when it fails, as the
+#    injected failures make them.
+# Each report dropped is counted on stderr ("KIND COUNT"); any other stays.
 run_log() {
 	sed -n '/dmlog-test-mark run-start$/,$p' "$KLOG" | awk -v c="$([ "$LOG_IMPL" = c ] && echo 1 || echo 0)" '
 		{ line[NR] = $0 }
@@ -178,8 +178,10 @@ echo "# selftests: dm-log-rs: kernel_log"
 		sleep 6
 		echo scan >$KMEMLEAK
 		echo scan >$KMEMLEAK
-		leaks=$(kmemleak_report 2>/dev/null)
-		n_slab=$(kmemleak_report 2>&1 >/dev/null | awk '$1 == "slab-sysfs-name" { print $2 }')
+		counts=$(mktemp)
+		leaks=$(kmemleak_report 2>"$counts")
+		n_slab=$(awk '$1 == "slab-sysfs-name" { print $2 }' "$counts")
+		rm -f "$counts"
 		[ -n "$n_slab" ] && echo "# not counted: $n_slab object(s) of SLUB's known leak when sysfs_slab_add fails (an injected failure; upstream 2420baa8e046)"
 		if [ -z "$leaks" ]; then
 			echo "ok $k kmemleak reports nothing"
