@@ -6,7 +6,8 @@
 # guest's lines in tests/out/scale.log, every measurement in
 # tests/out/scale.csv and the plot in tests/out/scale.svg.
 # BENCH_ROUNDS=N (default 3); SCALE_SIZES="sectors region_sectors, ..." other
-# mirrors; SCALE_IMPLS="c rs" the implementations. Numbers, not pass/fail.
+# mirrors; SCALE_IMPLS="c rs" the implementations; SCALE_TYPES="core disk"
+# the log types. Numbers, not pass/fail.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 KDIR=${KDIR:-$("$DMLOG_ROOT/scripts/kernel.sh" --print)}
@@ -17,6 +18,7 @@ mkdir -p "$out"
 env="BENCH_ROUNDS=${BENCH_ROUNDS:-3}"
 [ -n "${SCALE_SIZES:-}" ] && env="$env SCALE_SIZES='$SCALE_SIZES'"
 [ -n "${SCALE_IMPLS:-}" ] && env="$env SCALE_IMPLS='$SCALE_IMPLS'"
+[ -n "${SCALE_TYPES:-}" ] && env="$env SCALE_TYPES='$SCALE_TYPES'"
 log "scale bench: mirrors of each size with a core and a disk log, C and Rust, ${BENCH_ROUNDS:-3} round(s)"
 {
 	"$(find_vng)" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 4G \

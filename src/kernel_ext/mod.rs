@@ -7,6 +7,7 @@
 //! delete ours.
 //!
 //! - [`bindings`]: generated FFI bindings, used only here;
+//! - [`alloc`]: vectors of words filled at allocation (bitmaps);
 //! - [`dirty_log`]: the dirty-log API: the log-type trait and its C ops
 //!   table, type registration, the exported registry;
 //! - [`block`]: block devices (size, block size, FUA);
@@ -15,6 +16,7 @@
 //! - [`compat`]: what later kernel crates have and 6.12's lacks, in their
 //!   shape: delayed work, completions, debugfs files.
 
+pub(crate) mod alloc;
 pub(crate) mod bindings;
 pub(crate) mod block;
 pub(crate) mod compat;

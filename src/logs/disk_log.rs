@@ -580,9 +580,11 @@ impl LogType for DiskLog {
         let regions = new_regions("disk", &region_args)?;
         // CAST: The area is allocated below, so its block count fits.
         let nblocks = area.blocks() as u64;
-        let changed = Bitmap::new(alloc_words(nblocks)?, nblocks).ok_or(ENOMEM)?;
+        let changed =
+            Bitmap::prefilled(alloc_words(nblocks, false)?, nblocks, false).ok_or(ENOMEM)?;
         let nregions = region_args.region_count;
-        let pending = Bitmap::new(alloc_words(nregions)?, nregions).ok_or(ENOMEM)?;
+        let pending =
+            Bitmap::prefilled(alloc_words(nregions, false)?, nregions, false).ok_or(ENOMEM)?;
         let mut buf = VVec::with_capacity(area.len(), GFP_KERNEL)?;
         buf.extend_with(area.len(), 0u8, GFP_KERNEL)?;
         let nwords = dm_log_shared::engine::words_for(nblocks);

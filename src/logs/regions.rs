@@ -3,11 +3,14 @@
 //! What the core and disk logs share: the region engine's storage in the
 //! kernel, and the region arguments that end both table lines.
 
-use crate::kernel_ext::dirty_log::{Args, StatusWriter};
+use crate::kernel_ext::{
+    alloc::vec_filled_atomic_u64,
+    dirty_log::{Args, StatusWriter},
+};
 use core::fmt::{self, Write};
 use core::sync::atomic::AtomicU64;
 use dm_log_shared::{
-    engine::{self, Regions, RegionsError},
+    engine::{self, Regions, RegionsError, StartingBits},
     table::{ArgError, RegionArgs},
 };
 use kernel::{c_str, prelude::*};
@@ -16,15 +19,14 @@ use kernel::{c_str, prelude::*};
 /// megabytes per bitmap (512 MiB at the 2^32 - 1 region limit).
 pub(crate) type Words = KVVec<AtomicU64>;
 
-/// Allocates a zeroed bitmap of `bits` bits. Process context only.
-pub(crate) fn alloc_words(bits: u64) -> Result<Words> {
-    let n = engine::words_for(bits);
-    let mut words = KVVec::with_capacity(n, GFP_KERNEL)?;
-    for _ in 0..n {
-        // Within the capacity reserved above: never allocates.
-        words.push(AtomicU64::new(0), GFP_KERNEL)?;
-    }
-    Ok(words)
+/// Allocates a bitmap of `bits` bits, every bit `ones`. Process context
+/// only.
+pub(crate) fn alloc_words(bits: u64, ones: bool) -> Result<Words> {
+    Ok(vec_filled_atomic_u64(
+        engine::words_for(bits),
+        ones,
+        GFP_KERNEL,
+    )?)
 }
 
 /// Parses `<region_size> [sync|nosync]` for a log of type `log` over a
@@ -93,23 +95,26 @@ pub(crate) fn write_table(
     Ok(())
 }
 
-/// Builds the region state for `args`, allocating its bitmaps.
+/// Builds the region state for `args`, allocating its bitmaps already
+/// filled with their starting bits.
 pub(crate) fn new_regions(log: &str, args: &RegionArgs) -> Result<Regions<Words>> {
     let n = args.region_count;
-    let alloc = |what: &str| {
-        alloc_words(n).inspect_err(|_| {
+    let alloc = |what: &str, ones: bool| {
+        alloc_words(n, ones).inspect_err(|_| {
             pr_err!(
-                "{}: cannot allocate the {} bitmap for {} regions\n",
+                "{}: cannot allocate the {} bitmap for {} regions
+",
                 log,
                 what,
                 n
             )
         })
     };
-    let clean = alloc("clean")?;
-    let sync = alloc("sync")?;
-    let recovering = alloc("recovering")?;
-    Regions::new(n, args.sync, clean, sync, recovering).map_err(|e| match e {
+    let bits = StartingBits::for_mode(args.sync);
+    let clean = alloc("clean", bits.clean)?;
+    let sync = alloc("sync", bits.sync)?;
+    let recovering = alloc("recovering", bits.recovering)?;
+    Regions::prefilled(n, args.sync, clean, sync, recovering).map_err(|e| match e {
         RegionsError::TooManyRegions => EINVAL,
         RegionsError::BadStorage => ENOMEM,
     })

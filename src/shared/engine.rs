@@ -114,12 +114,19 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
     /// Wraps `words` as a bitmap of `bits` bits, all cleared. Returns `None`
     /// if `words` does not have exactly [`words_for`]`(bits)` words.
     pub fn new(words: S, bits: u64) -> Option<Self> {
+        Self::filled(words, bits, false)
+    }
+
+    /// Wraps `words` as a bitmap of `bits` bits, all set to `value`: one
+    /// pass over the words. Returns `None` if `words` does not have exactly
+    /// [`words_for`]`(bits)` words.
+    pub fn filled(words: S, bits: u64, value: bool) -> Option<Self> {
         if words.len() != words_for(bits) {
             return None;
         }
         // INVARIANT: the length was checked above and `fill` clears the tail.
         let map = Bitmap { words, bits };
-        map.fill(false);
+        map.fill(value);
         Some(map)
     }
 
@@ -227,12 +234,48 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
             .map_or(0, |x| x.swap(0, Ordering::Acquire))
     }
 
+    /// Wraps `words`, which already hold `value` in every bit (all-zero or
+    /// all-one words, as a `memset` at allocation leaves them), as a bitmap
+    /// of `bits` bits: only the last word is written, to clear the bits past
+    /// the end. Returns `None` if `words` does not have exactly
+    /// [`words_for`]`(bits)` words. Storage holding anything else gives a
+    /// bitmap with those bits (a debug build checks).
+    pub fn prefilled(words: S, bits: u64, value: bool) -> Option<Self> {
+        if words.len() != words_for(bits) {
+            return None;
+        }
+        let v = if value { u64::MAX } else { 0 };
+        debug_assert!(words.iter().all(|w| w.load(Ordering::Relaxed) == v));
+        // INVARIANT: the length was checked above and the tail is cleared
+        // below.
+        let map = Bitmap { words, bits };
+        if let Some(last) = map.words.last() {
+            let tail = if value {
+                map.valid_mask(map.words.len() - 1)
+            } else {
+                0
+            };
+            last.store(tail, Ordering::Relaxed);
+        }
+        Some(map)
+    }
+
     /// Sets (or clears) every bit.
     pub fn fill(&self, value: bool) {
-        for (w, word) in self.words.iter().enumerate() {
-            let v = if value { self.valid_mask(w) } else { 0 };
+        let Some((last, full)) = self.words.split_last() else {
+            return;
+        };
+        // Every word but the last is wholly valid: one plain store each.
+        let v = if value { u64::MAX } else { 0 };
+        for word in full {
             word.store(v, Ordering::Relaxed);
         }
+        let tail = if value {
+            self.valid_mask(full.len())
+        } else {
+            0
+        };
+        last.store(tail, Ordering::Relaxed);
     }
 
     /// Sets (or clears) bits `[from, to)`, clamped to the bitmap, a word at a
@@ -308,6 +351,28 @@ pub struct Regions<S> {
     sync_search: AtomicU64,
 }
 
+/// The value every bit of each bitmap of a new [`Regions`] starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartingBits {
+    /// The clean bitmap: every region starts clean.
+    pub clean: bool,
+    /// The in-sync bitmap: in sync only with [`SyncMode::NoSync`].
+    pub sync: bool,
+    /// The recovering bitmap: nothing is being recovered.
+    pub recovering: bool,
+}
+
+impl StartingBits {
+    /// The starting bits of regions created with `mode`.
+    pub fn for_mode(mode: SyncMode) -> Self {
+        StartingBits {
+            clean: true,
+            sync: mode == SyncMode::NoSync,
+            recovering: false,
+        }
+    }
+}
+
 /// Why [`Regions::new`] refused its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionsError {
@@ -333,20 +398,53 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
         if count > MAX_REGIONS {
             return Err(RegionsError::TooManyRegions);
         }
-        let clean = Bitmap::new(clean, count).ok_or(RegionsError::BadStorage)?;
-        let sync = Bitmap::new(sync, count).ok_or(RegionsError::BadStorage)?;
-        let recovering = Bitmap::new(recovering, count).ok_or(RegionsError::BadStorage)?;
-        clean.fill(true);
-        let in_sync = mode == SyncMode::NoSync;
-        sync.fill(in_sync);
-        Ok(Regions {
+        let bits = StartingBits::for_mode(mode);
+        // One pass per bitmap: a huge log's constructor is these stores.
+        let clean = Bitmap::filled(clean, count, bits.clean).ok_or(RegionsError::BadStorage)?;
+        let sync = Bitmap::filled(sync, count, bits.sync).ok_or(RegionsError::BadStorage)?;
+        let recovering =
+            Bitmap::filled(recovering, count, bits.recovering).ok_or(RegionsError::BadStorage)?;
+        Ok(Self::from_bitmaps(count, bits, clean, sync, recovering))
+    }
+
+    /// As [`Regions::new`], over storage that already holds the
+    /// [`StartingBits`] of `mode` in every word (filled by the allocator,
+    /// with `memset`): no pass over the words, which at 2^31 regions is most
+    /// of a constructor's time.
+    pub fn prefilled(
+        count: u64,
+        mode: SyncMode,
+        clean: S,
+        sync: S,
+        recovering: S,
+    ) -> Result<Self, RegionsError> {
+        if count > MAX_REGIONS {
+            return Err(RegionsError::TooManyRegions);
+        }
+        let bits = StartingBits::for_mode(mode);
+        let clean = Bitmap::prefilled(clean, count, bits.clean).ok_or(RegionsError::BadStorage)?;
+        let sync = Bitmap::prefilled(sync, count, bits.sync).ok_or(RegionsError::BadStorage)?;
+        let recovering = Bitmap::prefilled(recovering, count, bits.recovering)
+            .ok_or(RegionsError::BadStorage)?;
+        Ok(Self::from_bitmaps(count, bits, clean, sync, recovering))
+    }
+
+    fn from_bitmaps(
+        count: u64,
+        bits: StartingBits,
+        clean: Bitmap<S>,
+        sync: Bitmap<S>,
+        recovering: Bitmap<S>,
+    ) -> Self {
+        let sync_count = if bits.sync { count } else { 0 };
+        Regions {
             count,
             clean,
             sync,
             recovering,
-            sync_count: AtomicU64::new(if in_sync { count } else { 0 }),
+            sync_count: AtomicU64::new(sync_count),
             sync_search: AtomicU64::new(0),
-        })
+        }
     }
 
     /// Number of regions.

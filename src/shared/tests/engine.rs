@@ -2,7 +2,9 @@
 
 //! Unit and property tests of the bitmap region engine against a plain model.
 
-use dm_log_shared::engine::{words_for, Bitmap, Regions, RegionsError, SyncMode, MAX_REGIONS};
+use dm_log_shared::engine::{
+    words_for, Bitmap, Regions, RegionsError, StartingBits, SyncMode, MAX_REGIONS,
+};
 use proptest::prelude::*;
 use std::sync::atomic::AtomicU64;
 
@@ -176,6 +178,71 @@ fn bitmap_le_layout_and_ranges() {
     assert_eq!(b.word(1), (1 << 6) - 1);
     b.fill_range(0, 70, false);
     assert_eq!(b.count_ones(), 0);
+}
+
+/// `filled` and `fill` set every valid bit in one pass and never the bits
+/// past the end, whatever the storage held before.
+#[test]
+fn bitmap_filled_keeps_tail_clear() {
+    for bits in [0u64, 1, 63, 64, 65, 70, 128, 129] {
+        let words: Vec<AtomicU64> = (0..words_for(bits))
+            .map(|_| AtomicU64::new(0x5a5a_5a5a_5a5a_5a5a))
+            .collect();
+        let b = Bitmap::filled(words, bits, true).unwrap();
+        assert_eq!(b.count_ones(), bits, "{bits} bits set");
+        if bits % 64 != 0 {
+            let last = b.word(bits as usize / 64);
+            assert_eq!(last >> (bits % 64), 0, "tail of {bits} bits clear");
+        }
+        b.fill(false);
+        assert_eq!(b.count_ones(), 0);
+        let b = Bitmap::new(
+            storage(bits)
+                .into_iter()
+                .map(|_| AtomicU64::new(!0))
+                .collect::<Vec<_>>(),
+            bits,
+        )
+        .unwrap();
+        assert_eq!(b.count_ones(), 0, "new clears {bits} bits");
+    }
+    assert!(Bitmap::filled(storage(65), 64, true).is_none());
+}
+
+/// `prefilled` trusts the words and writes only the tail; `Regions`
+/// built either way start the same.
+#[test]
+fn prefilled_matches_filled() {
+    for bits in [0u64, 1, 64, 65, 200] {
+        for ones in [false, true] {
+            let v = if ones { u64::MAX } else { 0 };
+            let words: Vec<AtomicU64> = (0..words_for(bits)).map(|_| AtomicU64::new(v)).collect();
+            let b = Bitmap::prefilled(words, bits, ones).unwrap();
+            assert_eq!(b.count_ones(), if ones { bits } else { 0 });
+        }
+        for mode in [SyncMode::Default, SyncMode::Force, SyncMode::NoSync] {
+            let start = StartingBits::for_mode(mode);
+            let filled = |ones: bool| -> Vec<AtomicU64> {
+                let v = if ones { u64::MAX } else { 0 };
+                (0..words_for(bits)).map(|_| AtomicU64::new(v)).collect()
+            };
+            let p = Regions::prefilled(
+                bits,
+                mode,
+                filled(start.clean),
+                filled(start.sync),
+                filled(start.recovering),
+            )
+            .unwrap();
+            let r = regions(bits, mode);
+            assert_eq!(p.sync_count(), r.sync_count());
+            for i in 0..bits {
+                assert_eq!(p.is_clean(i), r.is_clean(i));
+                assert_eq!(p.in_sync(i), r.in_sync(i));
+            }
+            assert_eq!(p.clean_bits().count_ones(), r.clean_bits().count_ones());
+        }
+    }
 }
 
 /// The resync state has one writer (the mirror's worker) while other
