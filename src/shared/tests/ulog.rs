@@ -189,7 +189,7 @@ proptest! {
                 prop_assert!(luid == 0 || luid == 7);
                 prop_assert_eq!(request_type & 0xff, 14);
             }
-            Ok(Verdict::Failed(err)) => prop_assert!(err < 0 && err >= -MAX_ERRNO && err == error),
+            Ok(Verdict::Failed(err)) => prop_assert!((-MAX_ERRNO..0).contains(&err) && err == error),
             Err(_) => {}
         }
     }

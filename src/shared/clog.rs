@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cluster log's group message format: what LVM2's `cmirrord` (2.03.16)
+//! multicasts on a corosync CPG group, one group per log, so that a dm-logd
+//! node can share a group with it (`Documentation/cmirrord-protocol.md`).
+//!
+//! A message is a 184-byte header followed by `data_size` bytes of data:
+//!
+//! | offset | field |
+//! |---|---|
+//! | 0 | `u64` version, little-endian: [`VERSION`] |
+//! | 8 | `u64` version in the sender's byte order (not read) |
+//! | 16 | `u32 originator`: the requesting node (the destination of a checkpoint) |
+//! | 20 | `u32` the sender's own bookkeeping, sent as 0, not read |
+//! | 24 | the userspace log header ([`ulog`]), little-endian |
+//! | 184 | data |
+//!
+//! Only little-endian members are supported: cmirrord leaves the
+//! checkpoint's bitmap words and some header fields in host order, so a
+//! group mixing byte orders cannot agree on them. A big-endian sender is
+//! recognised by the version word and refused ([`ClogError::BigEndianPeer`]).
+//!
+//! Group input comes from other daemons and is checked as hostile anyway:
+//! [`decode`] refuses anything short, oversized, of an unknown or
+//! local-only type, or whose length disagrees with its `data_size`.
+//!
+//! # Examples
+//!
+//! ```
+//! use dm_log_shared::clog::{decode, encode, Kind, HEADER_LEN};
+//! use dm_log_shared::ulog::{Header, RequestType};
+//!
+//! let region = 7u64.to_le_bytes();
+//! let h = Header::request(0, 42, RequestType::MarkRegion, 8);
+//! let mut buf = [0u8; HEADER_LEN + 8];
+//! let n = encode(3, &h, b"LVM-abc", &region, &mut buf).unwrap();
+//! let m = decode(&buf[..n]).unwrap();
+//! assert_eq!(m.originator, 3);
+//! assert_eq!(m.kind, Kind::Request(RequestType::MarkRegion));
+//! assert_eq!((m.uuid, m.data), (&b"LVM-abc"[..], &region[..]));
+//! ```
+
+use crate::ulog::{self, Header, RequestType, UUID_LEN, UUID_MAX};
+use core::{fmt, ops::Range};
+
+/// The one message version cmirrord 2.03.16 sends (`CLOG_TFR_VERSION`).
+pub const VERSION: u64 = 5;
+/// Size of the group message header.
+pub const HEADER_LEN: usize = 184;
+/// Where the userspace log header starts in a group message.
+pub const ULOG_AT: usize = 24;
+/// The most data a request or reply may carry: cmirrord copies them into
+/// 1,024-byte buffers, header included. Checkpoints are larger.
+pub const MAX_DATA: usize = 1024 - HEADER_LEN;
+/// The bit of `request_type` that marks a reply.
+pub const RESPONSE: u32 = 0x1000;
+/// The request type of a state handover to a joining node.
+pub const CHECKPOINT_READY: u32 = 21;
+/// Size of the text field closing a checkpoint.
+pub const CHECKPOINT_TEXT_LEN: usize = 64;
+
+/// Byte ranges of the group header's own fields.
+pub mod field {
+    use core::ops::Range;
+
+    /// The little-endian version word.
+    pub const VERSION: Range<usize> = 0..8;
+    /// The version word in the sender's byte order.
+    pub const VERSION_NATIVE: Range<usize> = 8..16;
+    /// `u32 originator`.
+    pub const ORIGINATOR: Range<usize> = 16..20;
+}
+
+/// Whether cmirrord sends requests of type `t` through the group (applied by
+/// every member in the same order) rather than answering them on the node
+/// that received them from its kernel.
+pub fn routed(t: RequestType) -> bool {
+    use RequestType::*;
+    match t {
+        IsClean | Flush | MarkRegion | ClearRegion | GetResyncWork | SetRegionSync | StatusInfo
+        | IsRemoteRecovering | Resume | Postsuspend => true,
+        Ctr | Dtr | Presuspend | GetRegionSize | InSync | GetSyncCount | StatusTable => false,
+    }
+}
+
+/// What a group message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A request of a routed type.
+    Request(RequestType),
+    /// The server's reply to one.
+    Reply(RequestType),
+    /// A checkpoint for a joining node.
+    CheckpointReady,
+}
+
+/// A decoded group message, borrowing from the received bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// The requesting node, or a checkpoint's destination.
+    pub originator: u32,
+    /// The userspace log header (luid, version, error, seq, type, size).
+    pub header: Header,
+    /// What the message is.
+    pub kind: Kind,
+    /// The log's UUID, without its NUL.
+    pub uuid: &'a [u8],
+    /// The data, exactly `header.data_size` bytes.
+    pub data: &'a [u8],
+}
+
+/// Why a group message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClogError {
+    /// Shorter than the header.
+    Short(usize),
+    /// The version word is [`VERSION`] byte-swapped: a big-endian member.
+    BigEndianPeer,
+    /// Another version.
+    Version(u64),
+    /// `data_size` disagrees with the message's length.
+    Length {
+        /// The header's `data_size`.
+        data_size: u32,
+        /// The bytes after the header.
+        got: usize,
+    },
+    /// More data than a request or reply may carry ([`MAX_DATA`]).
+    TooMuchData(u32),
+    /// A type that is neither a known request, a reply, nor a checkpoint.
+    UnknownType(u32),
+    /// A type cmirrord never sends through the group.
+    LocalType(RequestType),
+    /// The UUID field has no NUL.
+    UuidNotTerminated,
+    /// The output buffer is too small, or the UUID too long (encoding).
+    NoRoom,
+}
+
+impl fmt::Display for ClogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClogError::Short(n) => write!(f, "{} bytes, shorter than a header", n),
+            ClogError::BigEndianPeer => f.write_str("a big-endian member (unsupported)"),
+            ClogError::Version(v) => write!(f, "version {} (expected {})", v, VERSION),
+            ClogError::Length { data_size, got } => {
+                write!(f, "data_size {} but {} bytes of data", data_size, got)
+            }
+            ClogError::TooMuchData(n) => write!(f, "{} bytes of data (at most {})", n, MAX_DATA),
+            ClogError::UnknownType(t) => write!(f, "unknown request type {:#x}", t),
+            ClogError::LocalType(t) => write!(f, "{} is never sent to the group", t.name()),
+            ClogError::UuidNotTerminated => f.write_str("UUID without a NUL"),
+            ClogError::NoRoom => f.write_str("message does not fit"),
+        }
+    }
+}
+
+fn u32_le(b: &[u8], r: Range<usize>) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[r]);
+    u32::from_le_bytes(w)
+}
+
+fn u64_le(b: &[u8], r: Range<usize>) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[r]);
+    u64::from_le_bytes(w)
+}
+
+/// The range of userspace log field `r` inside a group message.
+fn at(r: Range<usize>) -> Range<usize> {
+    r.start + ULOG_AT..r.end + ULOG_AT
+}
+
+/// Decodes and checks a group message.
+pub fn decode(msg: &[u8]) -> Result<Message<'_>, ClogError> {
+    if msg.len() < HEADER_LEN {
+        return Err(ClogError::Short(msg.len()));
+    }
+    let version = u64_le(msg, field::VERSION);
+    if version != VERSION {
+        return Err(if version == VERSION.swap_bytes() {
+            ClogError::BigEndianPeer
+        } else {
+            ClogError::Version(version)
+        });
+    }
+    let header = Header {
+        luid: u64_le(msg, at(ulog::field::LUID)),
+        version: u32_le(msg, at(ulog::field::VERSION)),
+        // CAST: the field is an `s32` on the wire.
+        error: u32_le(msg, at(ulog::field::ERROR)) as i32,
+        seq: u32_le(msg, at(ulog::field::SEQ)),
+        request_type: u32_le(msg, at(ulog::field::REQUEST_TYPE)),
+        data_size: u32_le(msg, at(ulog::field::DATA_SIZE)),
+    };
+    let data = &msg[HEADER_LEN..];
+    if usize::try_from(header.data_size).ok() != Some(data.len()) {
+        return Err(ClogError::Length {
+            data_size: header.data_size,
+            got: data.len(),
+        });
+    }
+    let raw = header.request_type;
+    let kind = if raw == CHECKPOINT_READY {
+        Kind::CheckpointReady
+    } else {
+        let t = RequestType::from_raw(raw & !RESPONSE)
+            .filter(|t| *t as u32 == raw & !RESPONSE)
+            .ok_or(ClogError::UnknownType(raw))?;
+        if !routed(t) {
+            return Err(ClogError::LocalType(t));
+        }
+        if raw & RESPONSE != 0 {
+            Kind::Reply(t)
+        } else {
+            Kind::Request(t)
+        }
+    };
+    if kind != Kind::CheckpointReady && data.len() > MAX_DATA {
+        return Err(ClogError::TooMuchData(header.data_size));
+    }
+    let raw_uuid = &msg[at(ulog::field::UUID)];
+    let end = raw_uuid
+        .iter()
+        .position(|&c| c == 0)
+        .ok_or(ClogError::UuidNotTerminated)?;
+    Ok(Message {
+        originator: u32_le(msg, field::ORIGINATOR),
+        header,
+        kind,
+        uuid: &raw_uuid[..end],
+        data,
+    })
+}
+
+/// Encodes a group message into `out`: `header` (its `data_size` replaced
+/// by `data.len()`) from `originator` for the log `uuid`. Returns the
+/// message's length.
+pub fn encode(
+    originator: u32,
+    header: &Header,
+    uuid: &[u8],
+    data: &[u8],
+    out: &mut [u8],
+) -> Result<usize, ClogError> {
+    let len = HEADER_LEN + data.len();
+    let data_size = u32::try_from(data.len()).map_err(|_| ClogError::NoRoom)?;
+    if uuid.len() > UUID_MAX || out.len() < len {
+        return Err(ClogError::NoRoom);
+    }
+    let out = &mut out[..len];
+    out.fill(0);
+    out[field::VERSION].copy_from_slice(&VERSION.to_le_bytes());
+    out[field::VERSION_NATIVE].copy_from_slice(&VERSION.to_le_bytes());
+    out[field::ORIGINATOR].copy_from_slice(&originator.to_le_bytes());
+    let u = ULOG_AT + ulog::field::UUID.start;
+    out[u..u + uuid.len()].copy_from_slice(uuid);
+    let fields: [(Range<usize>, u32); 5] = [
+        (ulog::field::VERSION, header.version),
+        // CAST: the field is an `s32` on the wire.
+        (ulog::field::ERROR, header.error as u32),
+        (ulog::field::SEQ, header.seq),
+        (ulog::field::REQUEST_TYPE, header.request_type),
+        (ulog::field::DATA_SIZE, data_size),
+    ];
+    for (r, v) in fields {
+        out[at(r)].copy_from_slice(&v.to_le_bytes());
+    }
+    out[at(ulog::field::LUID)].copy_from_slice(&header.luid.to_le_bytes());
+    out[HEADER_LEN..].copy_from_slice(data);
+    debug_assert!(UUID_LEN == ulog::field::UUID.len());
+    Ok(len)
+}
+
+/// Bytes of each bitmap in a checkpoint of `regions` regions: 32-bit
+/// words, with one spare word when 32 divides the count (cmirrord's
+/// sizing, which it checks exactly).
+pub fn checkpoint_bitmap_len(regions: u64) -> Option<usize> {
+    usize::try_from((regions / 32 + 1).checked_mul(4)?).ok()
+}
+
+/// A state handover to a joining node, borrowing the bitmaps.
+///
+/// The bitmaps use the kernel's little-endian bit order (bit `i` at byte
+/// `i / 8`, bit `i % 8`), which is what cmirrord's host-order 32-bit words
+/// are on a little-endian host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint<'a> {
+    /// The in-sync bitmap.
+    pub sync: &'a [u8],
+    /// The clean bitmap.
+    pub clean: &'a [u8],
+    /// The region being resynced and the node resyncing it, if any.
+    pub recovering: Option<(u64, u32)>,
+}
+
+/// Why a checkpoint was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointError {
+    /// The bitmaps are not the size this log's region count gives.
+    Size {
+        /// Bytes per bitmap expected.
+        expected: usize,
+        /// The message's data size.
+        data_size: usize,
+    },
+    /// The text field is not `"<region> <node>"` in decimal.
+    Text,
+}
+
+impl<'a> Checkpoint<'a> {
+    /// The data size of a checkpoint of a log of `regions` regions.
+    pub fn data_len(regions: u64) -> Option<usize> {
+        checkpoint_bitmap_len(regions)?
+            .checked_mul(2)?
+            .checked_add(CHECKPOINT_TEXT_LEN)
+    }
+
+    /// Decodes the data of a checkpoint for a log of `regions` regions.
+    pub fn decode(regions: u64, data: &'a [u8]) -> Result<Self, CheckpointError> {
+        let b = checkpoint_bitmap_len(regions).unwrap_or(usize::MAX);
+        if Self::data_len(regions) != Some(data.len()) {
+            return Err(CheckpointError::Size {
+                expected: b,
+                data_size: data.len(),
+            });
+        }
+        let (sync, rest) = data.split_at(b);
+        let (clean, text) = rest.split_at(b);
+        let end = text.iter().position(|&c| c == 0).unwrap_or(text.len());
+        let s = core::str::from_utf8(&text[..end]).map_err(|_| CheckpointError::Text)?;
+        let mut words = s.split(' ');
+        let (Some(r), Some(n), None) = (words.next(), words.next(), words.next()) else {
+            return Err(CheckpointError::Text);
+        };
+        let region: u64 = r.parse().map_err(|_| CheckpointError::Text)?;
+        let node: u32 = n.parse().map_err(|_| CheckpointError::Text)?;
+        // cmirrord writes (u64)-1 and (u32)-1 for "nobody".
+        let recovering = (region != u64::MAX && region < regions).then_some((region, node));
+        Ok(Checkpoint {
+            sync,
+            clean,
+            recovering,
+        })
+    }
+
+    /// Encodes the checkpoint into `out`; returns the data size. The
+    /// bitmaps must be [`checkpoint_bitmap_len`] bytes each.
+    pub fn encode(&self, out: &mut [u8]) -> Option<usize> {
+        let b = self.sync.len();
+        let len = b.checked_mul(2)?.checked_add(CHECKPOINT_TEXT_LEN)?;
+        if self.clean.len() != b || out.len() < len {
+            return None;
+        }
+        out[..b].copy_from_slice(self.sync);
+        out[b..2 * b].copy_from_slice(self.clean);
+        let text = &mut out[2 * b..len];
+        text.fill(0);
+        let (region, node) = self.recovering.unwrap_or((u64::MAX, u32::MAX));
+        let mut w = TextWriter { buf: text, at: 0 };
+        fmt::write(&mut w, format_args!("{} {}", region, node)).ok()?;
+        Some(len)
+    }
+}
+
+/// Writes formatted text into a fixed buffer, refusing what does not fit
+/// with a NUL after it.
+struct TextWriter<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl fmt::Write for TextWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.at + s.len();
+        if end >= self.buf.len() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.at..end].copy_from_slice(s.as_bytes());
+        self.at = end;
+        Ok(())
+    }
+}
