@@ -17,7 +17,9 @@
 #   nvme  an NVMe SSD: 20 us per request, 2,000 MiB/s, FUA
 # (null_blk's timer completion, memory backed, set per device through
 # configfs). The legs stay fast (null_blk, no added latency): the rows
-# show what the log costs.
+# show what the log costs. BENCH_LEGS=hdd|sata|nvme gives the legs that
+# profile's service times too: what a user of such disks sees, the log's
+# cost among the legs' own.
 # The same mirror with a core log (no log device) gives the ceiling each
 # implementation reaches without log I/O, at each size and depth.
 #
@@ -62,28 +64,39 @@ nullb_free() { # NAME...
 		echo 0 >"$CFG/$n/power" && rmdir "$CFG/$n" || return 1
 	done
 }
-# The legs: 1 TiB each, the bandwidth limit far above their 4 KiB writes.
+# profile_attrs PROFILE: the null_blk attributes of a device profile.
+profile_attrs() {
+	case $1 in
+	hdd) echo irqmode=2 completion_nsec=4000000 mbps=150 fua=0 ;;
+	sata) echo irqmode=2 completion_nsec=100000 mbps=500 fua=0 ;;
+	nvme) echo irqmode=2 completion_nsec=20000 mbps=2000 fua=1 ;;
+	*) return 1 ;;
+	esac
+}
+# The legs: 1 TiB each; by default without added latency, the bandwidth
+# limit far above their 4 KiB writes.
 # The pages written stay allocated until a leg goes: they are made afresh
 # for each log profile, or the guest's memory would not last.
+LEGS=${BENCH_LEGS:-fast}
 legs_new() {
+	local attrs=mbps=200
+	[ "$LEGS" = fast ] || attrs=$(profile_attrs "$LEGS") || return 1
 	nullb_free nb-leg0 nb-leg1 || return 1
-	LEG0=$(nullb_new nb-leg0 $((1 << 20)) mbps=200) && LEG1=$(nullb_new nb-leg1 $((1 << 20)) mbps=200) &&
+	# shellcheck disable=SC2086 # attrs is a word list
+	LEG0=$(nullb_new nb-leg0 $((1 << 20)) $attrs) && LEG1=$(nullb_new nb-leg1 $((1 << 20)) $attrs) &&
 		N0=$(devnum "$LEG0") && N1=$(devnum "$LEG1")
 }
 # The log devices of the profiles, made afresh for each turn.
 declare -A LOGDEV
 nullb_load() {
-	local p
+	local p attrs
 	modprobe null_blk nr_devices=0 || return 1
 	LOGDEV[ram]=$RAMLOG
 	for p in $PROFILES; do
-		case $p in
-		ram) ;;
-		hdd) LOGDEV[hdd]=$(nullb_new nb-hdd 64 irqmode=2 completion_nsec=4000000 mbps=150 fua=0) ;;
-		sata) LOGDEV[sata]=$(nullb_new nb-sata 64 irqmode=2 completion_nsec=100000 mbps=500 fua=0) ;;
-		nvme) LOGDEV[nvme]=$(nullb_new nb-nvme 64 irqmode=2 completion_nsec=20000 mbps=2000 fua=1) ;;
-		*) echo "BENCH error: unknown profile $p"; return 1 ;;
-		esac || return 1
+		[ "$p" = ram ] && continue
+		attrs=$(profile_attrs "$p") || { echo "BENCH error: unknown profile $p"; return 1; }
+		# shellcheck disable=SC2086 # attrs is a word list
+		LOGDEV[$p]=$(nullb_new "nb-$p" 64 $attrs) || return 1
 	done
 }
 nullb_unload() {
