@@ -25,7 +25,7 @@ legs=${BENCH_LEGS:-fast}
 case $legs in
 fast) name=bench ;;
 hdd | sata | nvme) name=bench-legs-$legs ;;
-*) die "BENCH_LEGS=$legs: expected hdd, sata or nvme" ;;
+*) die "BENCH_LEGS=$legs: expected fast, hdd, sata or nvme" ;;
 esac
 # Runs per turn: the userspace log, 4 per profile, 4 with the core log.
 total=$((2 * rounds * (1 + 4 * $(wc -w <<<"$profiles") + 4)))

@@ -102,8 +102,7 @@ pub(crate) fn new_regions(log: &str, args: &RegionArgs) -> Result<Regions<Words>
     let alloc = |what: &str, ones: bool| {
         alloc_words(n, ones).inspect_err(|_| {
             pr_err!(
-                "{}: cannot allocate the {} bitmap for {} regions
-",
+                "{}: cannot allocate the {} bitmap for {} regions\n",
                 log,
                 what,
                 n

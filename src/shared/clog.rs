@@ -9,16 +9,21 @@
 //! | offset | field |
 //! |---|---|
 //! | 0 | `u64` version, little-endian: [`VERSION`] |
-//! | 8 | `u64` version in the sender's byte order (not read) |
+//! | 8 | `u64` version in the sender's byte order: tells its endianness |
 //! | 16 | `u32 originator`: the requesting node (the destination of a checkpoint) |
-//! | 20 | `u32` the sender's own bookkeeping, sent as 0, not read |
+//! | 20 | `u32` the sender's own bookkeeping, not read |
 //! | 24 | the userspace log header ([`ulog`]), little-endian |
 //! | 184 | data |
 //!
 //! Only little-endian members are supported: cmirrord leaves the
 //! checkpoint's bitmap words and some header fields in host order, so a
 //! group mixing byte orders cannot agree on them. A big-endian sender is
-//! recognised by the version word and refused ([`ClogError::BigEndianPeer`]).
+//! recognised by its native version word and refused
+//! ([`ClogError::BigEndianPeer`]).
+//!
+//! The `luid` of a group message is always 0: it is each node's kernel's
+//! id for the log, meaningless elsewhere, and cmirrord matches a non-zero
+//! one against its own.
 //!
 //! Group input comes from other daemons and is checked as hostile anyway:
 //! [`decode`] refuses anything short, oversized, of an unknown or
@@ -114,7 +119,8 @@ pub struct Message<'a> {
 pub enum ClogError {
     /// Shorter than the header.
     Short(usize),
-    /// The version word is [`VERSION`] byte-swapped: a big-endian member.
+    /// The native version word is [`VERSION`] big-endian: a big-endian
+    /// member.
     BigEndianPeer,
     /// Another version.
     Version(u64),
@@ -179,10 +185,16 @@ pub fn decode(msg: &[u8]) -> Result<Message<'_>, ClogError> {
     }
     let version = u64_le(msg, field::VERSION);
     if version != VERSION {
-        return Err(if version == VERSION.swap_bytes() {
+        return Err(ClogError::Version(version));
+    }
+    // cmirrord writes the first word little-endian on every host and the
+    // second in its own byte order.
+    let native = u64_le(msg, field::VERSION_NATIVE);
+    if native != VERSION {
+        return Err(if native == VERSION.swap_bytes() {
             ClogError::BigEndianPeer
         } else {
-            ClogError::Version(version)
+            ClogError::Version(native)
         });
     }
     let header = Header {
@@ -235,8 +247,8 @@ pub fn decode(msg: &[u8]) -> Result<Message<'_>, ClogError> {
 }
 
 /// Encodes a group message into `out`: `header` (its `data_size` replaced
-/// by `data.len()`) from `originator` for the log `uuid`. Returns the
-/// message's length.
+/// by `data.len()`, its `luid` by 0) from `originator` for the log `uuid`.
+/// Returns the message's length.
 pub fn encode(
     originator: u32,
     header: &Header,
@@ -267,7 +279,6 @@ pub fn encode(
     for (r, v) in fields {
         out[at(r)].copy_from_slice(&v.to_le_bytes());
     }
-    out[at(ulog::field::LUID)].copy_from_slice(&header.luid.to_le_bytes());
     out[HEADER_LEN..].copy_from_slice(data);
     debug_assert!(UUID_LEN == ulog::field::UUID.len());
     Ok(len)
@@ -284,7 +295,9 @@ pub fn checkpoint_bitmap_len(regions: u64) -> Option<usize> {
 ///
 /// The bitmaps use the kernel's little-endian bit order (bit `i` at byte
 /// `i / 8`, bit `i % 8`), which is what cmirrord's host-order 32-bit words
-/// are on a little-endian host.
+/// are on a little-endian host. Bits past the last region may be set
+/// (cmirrord fills whole words, the spare one included, for `nosync`): an
+/// importer masks them, as [`crate::engine::Bitmap::load_word`] does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Checkpoint<'a> {
     /// The in-sync bitmap.
@@ -305,7 +318,8 @@ pub enum CheckpointError {
         /// The message's data size.
         data_size: usize,
     },
-    /// The text field is not `"<region> <node>"` in decimal.
+    /// The text field is not `"<region> <node>"` in decimal, or names a
+    /// region past the end.
     Text,
 }
 
@@ -336,8 +350,14 @@ impl<'a> Checkpoint<'a> {
         };
         let region: u64 = r.parse().map_err(|_| CheckpointError::Text)?;
         let node: u32 = n.parse().map_err(|_| CheckpointError::Text)?;
-        // cmirrord writes (u64)-1 and (u32)-1 for "nobody".
-        let recovering = (region != u64::MAX && region < regions).then_some((region, node));
+        // cmirrord writes (u64)-1 for "nobody", with whatever node last
+        // recovered. A region past the end is refused: cmirrord would take
+        // it as busy, which no node can agree to.
+        let recovering = match region {
+            u64::MAX => None,
+            r if r < regions => Some((r, node)),
+            _ => return Err(CheckpointError::Text),
+        };
         Ok(Checkpoint {
             sync,
             clean,

@@ -411,6 +411,10 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
     /// [`StartingBits`] of `mode` in every word (filled by the allocator,
     /// with `memset`): no pass over the words, which at 2^31 regions is most
     /// of a constructor's time.
+    ///
+    /// Storage filled otherwise keeps its bits, and the sync count no longer
+    /// matches the sync bitmap: the caller's contract (a debug build checks
+    /// every word, [`Bitmap::prefilled`]).
     pub fn prefilled(
         count: u64,
         mode: SyncMode,

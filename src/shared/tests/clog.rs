@@ -29,7 +29,7 @@ fn field_positions() {
     assert_eq!(&m[8..16], &VERSION.to_le_bytes());
     assert_eq!(&m[16..20], &2u32.to_le_bytes());
     assert_eq!(&m[20..24], &[0; 4]);
-    assert_eq!(&m[24..32], &0x1122_3344_5566_7788u64.to_le_bytes());
+    assert_eq!(&m[24..32], &[0; 8], "luid always 0 on the wire");
     assert_eq!(&m[32..40], b"LVM-uuid");
     assert!(m[40..164].iter().all(|&b| b == 0));
     assert_eq!(&m[164..168], &3u32.to_le_bytes());
@@ -74,9 +74,13 @@ fn replies_and_checkpoints() {
 fn refuses_malformed_messages() {
     let good = msg(RequestType::Flush as u32, &[]);
     assert_eq!(decode(&good[..183]), Err(ClogError::Short(183)));
+    // A big-endian cmirrord: the first word little-endian, the second its own.
     let mut be = good.clone();
-    be[0..8].copy_from_slice(&VERSION.to_be_bytes());
+    be[8..16].copy_from_slice(&VERSION.to_be_bytes());
     assert_eq!(decode(&be), Err(ClogError::BigEndianPeer));
+    let mut odd = good.clone();
+    odd[8..16].copy_from_slice(&6u64.to_le_bytes());
+    assert_eq!(decode(&odd), Err(ClogError::Version(6)));
     let mut v4 = good.clone();
     v4[0..8].copy_from_slice(&4u64.to_le_bytes());
     assert_eq!(decode(&v4), Err(ClogError::Version(4)));
@@ -164,11 +168,11 @@ fn checkpoint_sizes_and_text() {
         bad[16..16 + text.len()].copy_from_slice(text);
         assert_eq!(Checkpoint::decode(32, &bad), Err(CheckpointError::Text));
     }
-    // A recovering region past the end means nobody.
+    // A recovering region past the end is refused.
     let mut past = out;
     past[16..].fill(0);
     past[16..21].copy_from_slice(b"999 1");
-    assert_eq!(Checkpoint::decode(32, &past).unwrap().recovering, None);
+    assert_eq!(Checkpoint::decode(32, &past), Err(CheckpointError::Text));
 }
 
 proptest! {
@@ -184,9 +188,9 @@ proptest! {
             let mut out = vec![0u8; m.len()];
             let n = encode(d.originator, &d.header, d.uuid, d.data, &mut out).unwrap();
             prop_assert_eq!(n, m.len());
-            // Bytes 8..24 (the native version word and bookkeeping), those
-            // after the UUID's NUL and the padding are not carried.
-            prop_assert!((8..24).contains(&i) || (32..164).contains(&i) || out == m);
+            // The bookkeeping word, the luid, the bytes after the UUID's
+            // NUL and the padding are not carried.
+            prop_assert!((20..32).contains(&i) || (32..164).contains(&i) || out == m);
         }
         let _ = Checkpoint::decode(64, &bytes);
     }
