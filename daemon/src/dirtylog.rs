@@ -383,6 +383,18 @@ impl DirtyLog {
         Ok(())
     }
 
+    /// Takes the clean and in-sync bitmaps handed over by another node
+    /// (words in the engine's layout; bits past the end dropped) and
+    /// restarts the resync search.
+    pub fn import_state(
+        &mut self,
+        clean: impl FnMut(usize) -> u64,
+        sync: impl FnMut(usize) -> u64,
+    ) {
+        self.regions.import(clean, sync);
+        self.hint = 0;
+    }
+
     /// GET_SYNC_COUNT.
     pub fn sync_count(&self) -> u64 {
         self.regions.sync_count()

@@ -14,6 +14,8 @@
 //!
 //! - [`proto`]: the wire format, parsing and validation of incoming
 //!   messages, encoding of replies.
+//! - [`cluster`]: the replicated state of a cluster log (cmirrord's
+//!   semantics), not yet served over corosync;
 //! - [`ctr`]: the constructor line of a log, parsed and validated;
 //! - [`device`]: the device or file behind a disk-like log;
 //! - [`dirtylog`]: the log types (`core`, `disk` and their `clustered-`
@@ -37,6 +39,7 @@ pub use dm_log_shared::engine;
 #[macro_use]
 pub mod logging;
 
+pub mod cluster;
 pub mod ctr;
 pub mod device;
 pub mod dirtylog;

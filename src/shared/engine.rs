@@ -574,4 +574,24 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
     pub fn set_all_clean(&self, clean: bool) {
         self.clean.fill(clean);
     }
+
+    /// Word `w` of the in-sync bitmap (zero past the end).
+    pub fn sync_word(&self, w: usize) -> u64 {
+        self.sync.word(w)
+    }
+
+    /// Takes the clean and in-sync bitmaps from another copy of this state,
+    /// word by word (`clean(w)`, `sync(w)`; bits past the end dropped),
+    /// recounts the regions in sync and restarts the resync search: a
+    /// cluster log's state handed to a joining node. One writer at a time.
+    pub fn import(&self, mut clean: impl FnMut(usize) -> u64, mut sync: impl FnMut(usize) -> u64) {
+        for w in 0..words_for(self.count) {
+            self.clean.load_word(w, clean(w));
+            self.sync.load_word(w, sync(w));
+        }
+        self.sync_count
+            .store(self.sync.count_ones(), Ordering::Relaxed);
+        self.recovering.fill(false);
+        self.restart_resync();
+    }
 }

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The replicated state of a cluster log (`clustered-core`,
+//! `clustered-disk`): what every member of the log's CPG group applies, in
+//! the group's total order, so that all members hold the same state. The
+//! rules are cmirrord's (LVM2 2.03.16, `Documentation/cmirrord-protocol.md`
+//! sections 3 and 4), so that dm-logd and cmirrord members can share a
+//! group; where a rule is dm-logd's own it says so.
+//!
+//! On top of a [`DirtyLog`] (the bitmaps and their persistence) a
+//! [`Replica`] keeps what only a cluster needs:
+//!
+//! - which nodes have each region marked: a region is cleaned only when no
+//!   node has it marked and it is in sync;
+//! - the one region being resynced cluster-wide and the node resyncing it;
+//! - the regions another node asked about (`IS_REMOTE_RECOVERING`), resynced
+//!   first, newest first;
+//! - the resync scan position, and the local "recovery halted" flag of a
+//!   presuspended node.
+//!
+//! The group transport (corosync CPG) that feeds it is not written yet.
+
+use std::collections::BTreeMap;
+
+use crate::dirtylog::DirtyLog;
+use crate::error::{Error, Result};
+use dm_log_shared::clog::{checkpoint_bitmap_len, Checkpoint};
+
+/// A node of the cluster: its corosync node id.
+pub type NodeId = u32;
+
+/// The cluster-only state of one log. All members apply the same calls in
+/// the same order, except [`Replica::presuspend`], which is local.
+#[derive(Debug, Default)]
+pub struct Replica {
+    /// The nodes that have each region marked (at least one per entry).
+    marks: BTreeMap<u64, Vec<NodeId>>,
+    /// The region being resynced and the node resyncing it.
+    recovering: Option<(u64, NodeId)>,
+    /// Regions asked about by IS_REMOTE_RECOVERING: the last one is taken
+    /// first.
+    priority: Vec<u64>,
+    /// One past the last region the scan handed out.
+    sync_search: u64,
+    /// Local: this node was presuspended; it reports nothing recovering.
+    halted: bool,
+}
+
+fn check(log: &DirtyLog, region: u64) -> Result<()> {
+    let n = log.regions().count();
+    if region < n {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "region {region} past the end of the log ({n} regions)"
+        )))
+    }
+}
+
+impl Replica {
+    /// A fresh state: nothing marked, nothing recovering.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// MARK_REGION from `node`: the first node to mark a region makes it
+    /// dirty; marking it again is a no-op.
+    pub fn mark(&mut self, log: &mut DirtyLog, node: NodeId, regions: &[u64]) -> Result<()> {
+        regions.iter().try_for_each(|&r| check(log, r))?;
+        for &r in regions {
+            let nodes = self.marks.entry(r).or_default();
+            if nodes.contains(&node) {
+                continue;
+            }
+            if nodes.is_empty() {
+                log.mark(&[r])?;
+            }
+            nodes.push(node);
+        }
+        Ok(())
+    }
+
+    /// CLEAR_REGION from `node`: drops its mark; the region becomes clean
+    /// when no other node has it marked and it is in sync.
+    pub fn clear(&mut self, log: &mut DirtyLog, node: NodeId, regions: &[u64]) -> Result<()> {
+        regions.iter().try_for_each(|&r| check(log, r))?;
+        for &r in regions {
+            let others = match self.marks.get_mut(&r) {
+                Some(nodes) => {
+                    nodes.retain(|&n| n != node);
+                    !nodes.is_empty()
+                }
+                None => false,
+            };
+            if !others {
+                self.marks.remove(&r);
+                if log.in_sync(r)? {
+                    log.clear(&[r])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `node` has `region` marked.
+    pub fn is_marked_by(&self, region: u64, node: NodeId) -> bool {
+        self.marks.get(&region).is_some_and(|n| n.contains(&node))
+    }
+
+    /// GET_RESYNC_WORK from `node`: one region at a time cluster-wide. The
+    /// node resyncing a region gets it again; the others get nothing until
+    /// it is done. Then the regions asked about, newest first, then the scan.
+    pub fn resync_work(&mut self, log: &mut DirtyLog, node: NodeId) -> Option<u64> {
+        let count = log.regions().count();
+        if self.sync_search >= count {
+            return None;
+        }
+        if let Some((r, owner)) = self.recovering {
+            return (owner == node).then_some(r);
+        }
+        while let Some(r) = self.priority.pop() {
+            if !log.regions().in_sync(r) {
+                self.recovering = Some((r, node));
+                return Some(r);
+            }
+        }
+        let mut r = self.sync_search;
+        while r < count && log.regions().in_sync(r) {
+            r += 1;
+        }
+        if r >= count {
+            self.sync_search = count + 1;
+            return None;
+        }
+        self.sync_search = r + 1;
+        self.recovering = Some((r, node));
+        Some(r)
+    }
+
+    /// SET_REGION_SYNC: ends the current resync, whoever sends it.
+    pub fn set_region_sync(
+        &mut self,
+        log: &mut DirtyLog,
+        region: u64,
+        in_sync: bool,
+    ) -> Result<()> {
+        check(log, region)?;
+        self.recovering = None;
+        log.set_region_sync(region, in_sync)
+    }
+
+    /// IS_REMOTE_RECOVERING: whether `region` is still to be resynced (not
+    /// in sync), and the scan position as the in-sync hint. A region asked
+    /// about goes to the front of the resync queue. A presuspended node
+    /// answers "no, none" and queues nothing.
+    pub fn is_remote_recovering(&mut self, log: &DirtyLog, region: u64) -> Result<(bool, u64)> {
+        check(log, region)?;
+        if self.halted {
+            return Ok((false, log.regions().count()));
+        }
+        let pending = !log.regions().in_sync(region);
+        if pending
+            && self.recovering.map(|(r, _)| r) != Some(region)
+            && !self.priority.contains(&region)
+        {
+            self.priority.push(region);
+        }
+        Ok((pending, self.sync_search.saturating_sub(1)))
+    }
+
+    /// PRESUSPEND, local to this node.
+    pub fn presuspend(&mut self) {
+        self.halted = true;
+    }
+
+    /// RESUME: the scan starts again and recovery is no longer halted.
+    pub fn resume(&mut self) {
+        self.sync_search = 0;
+        self.halted = false;
+    }
+
+    /// dm-logd's own rule, for groups without cmirrord members (cmirrord
+    /// does nothing when a node fails): the regions `node` had marked may
+    /// differ between the legs, so they go out of sync and dirty, to be
+    /// resynced by the survivors; a resync it was doing is given up.
+    /// Returns how many regions it had marked.
+    pub fn node_failed(&mut self, log: &mut DirtyLog, node: NodeId) -> Result<u64> {
+        let mut lost = 0;
+        let mut lowest = None;
+        let mut emptied = Vec::new();
+        for (&r, nodes) in self.marks.iter_mut() {
+            if nodes.contains(&node) {
+                nodes.retain(|&n| n != node);
+                log.set_region_sync(r, false)?;
+                lost += 1;
+                lowest.get_or_insert(r);
+                if nodes.is_empty() {
+                    emptied.push(r);
+                }
+            }
+        }
+        // The region stays dirty until its resync: no node clears it now.
+        for r in emptied {
+            self.marks.remove(&r);
+        }
+        if let Some((r, owner)) = self.recovering {
+            if owner == node {
+                self.recovering = None;
+                lowest = Some(lowest.map_or(r, |l: u64| l.min(r)));
+            }
+        }
+        if let Some(l) = lowest {
+            self.sync_search = self.sync_search.min(l);
+        }
+        Ok(lost)
+    }
+
+    /// The state handed to a joining node, in cmirrord's checkpoint form:
+    /// the in-sync and clean bitmaps as [`checkpoint_bitmap_len`] bytes each
+    /// and the region being resynced.
+    pub fn export(&self, log: &DirtyLog) -> (Vec<u8>, Vec<u8>, Option<(u64, NodeId)>) {
+        let regions = log.regions();
+        let len = checkpoint_bitmap_len(regions.count()).unwrap_or(0);
+        let bytes = |word: &dyn Fn(usize) -> u64| {
+            let mut out = vec![0u8; len];
+            for (w, chunk) in out.chunks_mut(8).enumerate() {
+                let b = word(w).to_le_bytes();
+                chunk.copy_from_slice(&b[..chunk.len()]);
+            }
+            out
+        };
+        let sync = bytes(&|w| regions.sync_word(w));
+        let clean = bytes(&|w| regions.clean_bits().word(w));
+        (sync, clean, self.recovering)
+    }
+
+    /// Takes a checkpoint for this log: the bitmaps (bits past the end
+    /// dropped) and the region being resynced. Marks are not handed over
+    /// (cmirrord's rule): a joiner starts with none.
+    pub fn import(&mut self, log: &mut DirtyLog, cp: &Checkpoint<'_>) {
+        let word = |b: &[u8], w: usize| {
+            let mut x = [0u8; 8];
+            let from = (w * 8).min(b.len());
+            let to = (w * 8 + 8).min(b.len());
+            x[..to - from].copy_from_slice(&b[from..to]);
+            u64::from_le_bytes(x)
+        };
+        log.import_state(|w| word(cp.clean, w), |w| word(cp.sync, w));
+        self.marks.clear();
+        self.priority.clear();
+        self.recovering = cp.recovering;
+        self.sync_search = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctr::parse_ctr;
+
+    const A: NodeId = 1;
+    const B: NodeId = 2;
+
+    /// A resumed clustered-core log of 125 regions.
+    fn log(args: &str) -> DirtyLog {
+        let mut l = DirtyLog::create(parse_ctr(args.as_bytes()).unwrap()).unwrap();
+        l.resume().unwrap();
+        l
+    }
+
+    fn synced() -> DirtyLog {
+        log("1000 clustered-core 8 nosync")
+    }
+
+    #[test]
+    fn a_region_is_clean_when_no_node_has_it_marked() {
+        let (mut l, mut r) = (synced(), Replica::new());
+        r.mark(&mut l, A, &[3]).unwrap();
+        r.mark(&mut l, B, &[3]).unwrap();
+        r.mark(&mut l, B, &[3]).unwrap();
+        assert!(r.is_marked_by(3, A) && r.is_marked_by(3, B));
+        r.clear(&mut l, A, &[3]).unwrap();
+        assert_eq!(l.is_clean(3), Ok(false), "B still has it marked");
+        r.clear(&mut l, B, &[3]).unwrap();
+        assert_eq!(l.is_clean(3), Ok(true));
+        assert!(!r.is_marked_by(3, B));
+        // Nothing is marked on an out-of-range request.
+        assert!(r.mark(&mut l, A, &[4, 125]).is_err());
+        assert!(!r.is_marked_by(4, A) && l.is_clean(4) == Ok(true));
+    }
+
+    #[test]
+    fn an_unsynced_region_stays_dirty() {
+        let (mut l, mut r) = (log("1000 clustered-core 8"), Replica::new());
+        r.mark(&mut l, A, &[5]).unwrap();
+        r.clear(&mut l, A, &[5]).unwrap();
+        assert_eq!(l.is_clean(5), Ok(false));
+    }
+
+    #[test]
+    fn one_resync_at_a_time_cluster_wide() {
+        let (mut l, mut r) = (log("1000 clustered-core 8"), Replica::new());
+        assert_eq!(r.resync_work(&mut l, A), Some(0));
+        assert_eq!(r.resync_work(&mut l, B), None, "A is resyncing 0");
+        assert_eq!(r.resync_work(&mut l, A), Some(0), "handed again to A");
+        r.set_region_sync(&mut l, 0, true).unwrap();
+        assert_eq!(r.resync_work(&mut l, B), Some(1));
+        // A region asked about goes first, and is not handed twice.
+        assert_eq!(r.is_remote_recovering(&l, 9).unwrap(), (true, 1));
+        assert_eq!(r.is_remote_recovering(&l, 9).unwrap(), (true, 1));
+        r.set_region_sync(&mut l, 1, true).unwrap();
+        assert_eq!(r.resync_work(&mut l, A), Some(9));
+        r.set_region_sync(&mut l, 9, true).unwrap();
+        assert_eq!(r.resync_work(&mut l, A), Some(2));
+        r.set_region_sync(&mut l, 2, true).unwrap();
+        assert_eq!(r.is_remote_recovering(&l, 9).unwrap(), (false, 2));
+        r.presuspend();
+        assert_eq!(r.is_remote_recovering(&l, 50).unwrap(), (false, 125));
+        r.resume();
+        assert_eq!(r.is_remote_recovering(&l, 50).unwrap(), (true, 0));
+        // Region 50 first, then the scan from 0 over what is left.
+        let mut order = Vec::new();
+        while let Some(got) = r.resync_work(&mut l, B) {
+            r.set_region_sync(&mut l, got, true).unwrap();
+            order.push(got);
+        }
+        assert_eq!(order[0], 50);
+        assert!(order[1..].windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(order.len(), 125 - 4);
+        assert_eq!(l.sync_count(), 125);
+    }
+
+    #[test]
+    fn a_failed_nodes_regions_are_resynced() {
+        let (mut l, mut r) = (synced(), Replica::new());
+        r.resume();
+        r.mark(&mut l, A, &[3, 7]).unwrap();
+        r.mark(&mut l, B, &[7, 8]).unwrap();
+        assert_eq!(r.resync_work(&mut l, B), None, "all in sync");
+        assert_eq!(r.node_failed(&mut l, A).unwrap(), 2);
+        assert_eq!(l.sync_count(), 123);
+        assert!(!r.is_marked_by(3, A) && r.is_marked_by(7, B));
+        assert_eq!(r.resync_work(&mut l, B), Some(3));
+        r.set_region_sync(&mut l, 3, true).unwrap();
+        assert_eq!(l.is_clean(3), Ok(false), "dirty until cleared");
+        assert_eq!(r.resync_work(&mut l, B), Some(7));
+        r.set_region_sync(&mut l, 7, true).unwrap();
+        assert_eq!(r.resync_work(&mut l, B), None);
+        r.clear(&mut l, B, &[7, 8]).unwrap();
+        assert_eq!((l.is_clean(7), l.is_clean(8)), (Ok(true), Ok(true)));
+    }
+
+    #[test]
+    fn a_failed_resyncer_hands_its_region_back() {
+        let (mut l, mut r) = (log("1000 clustered-core 8"), Replica::new());
+        assert_eq!(r.resync_work(&mut l, A), Some(0));
+        r.node_failed(&mut l, A).unwrap();
+        assert_eq!(r.resync_work(&mut l, B), Some(0));
+    }
+
+    #[test]
+    fn checkpoints_carry_bitmaps_and_the_resync() {
+        let (mut l, mut r) = (log("1000 clustered-core 8"), Replica::new());
+        for i in 0..64 {
+            let got = r.resync_work(&mut l, A).unwrap();
+            r.set_region_sync(&mut l, got, true).unwrap();
+            assert_eq!(got, i);
+        }
+        r.mark(&mut l, A, &[2, 100]).unwrap();
+        assert_eq!(r.resync_work(&mut l, B), Some(64));
+        let (sync, clean, rec) = r.export(&l);
+        assert_eq!(sync.len(), checkpoint_bitmap_len(125).unwrap());
+        let cp = Checkpoint {
+            sync: &sync,
+            clean: &clean,
+            recovering: rec,
+        };
+        let mut buf = vec![0u8; Checkpoint::data_len(125).unwrap()];
+        let n = cp.encode(&mut buf).unwrap();
+        let back = Checkpoint::decode(125, &buf[..n]).unwrap();
+        let (mut j, mut jr) = (log("1000 clustered-core 8"), Replica::new());
+        jr.import(&mut j, &back);
+        assert_eq!(j.sync_count(), 64);
+        for i in 0..125 {
+            assert_eq!(j.in_sync(i), l.in_sync(i), "sync {i}");
+            assert_eq!(j.is_clean(i), l.is_clean(i), "clean {i}");
+        }
+        assert_eq!(jr.resync_work(&mut j, A), None, "B is resyncing 64");
+        assert_eq!(jr.resync_work(&mut j, B), Some(64));
+        assert!(!jr.is_marked_by(2, A), "marks are not handed over");
+    }
+
+    /// cmirrord's nosync checkpoint sets every bit of its words, the spare
+    /// ones past the end included: they are dropped.
+    #[test]
+    fn spare_bits_of_a_checkpoint_are_dropped() {
+        let len = checkpoint_bitmap_len(125).unwrap();
+        let ones = vec![0xFFu8; len];
+        let cp = Checkpoint {
+            sync: &ones,
+            clean: &ones,
+            recovering: None,
+        };
+        let (mut j, mut jr) = (log("1000 clustered-core 8"), Replica::new());
+        jr.import(&mut j, &cp);
+        assert_eq!(j.sync_count(), 125);
+        assert_eq!(j.regions().clean_bits().count_ones(), 125);
+    }
+}
