@@ -395,16 +395,8 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
         sync: S,
         recovering: S,
     ) -> Result<Self, RegionsError> {
-        if count > MAX_REGIONS {
-            return Err(RegionsError::TooManyRegions);
-        }
-        let bits = StartingBits::for_mode(mode);
         // One pass per bitmap: a huge log's constructor is these stores.
-        let clean = Bitmap::filled(clean, count, bits.clean).ok_or(RegionsError::BadStorage)?;
-        let sync = Bitmap::filled(sync, count, bits.sync).ok_or(RegionsError::BadStorage)?;
-        let recovering =
-            Bitmap::filled(recovering, count, bits.recovering).ok_or(RegionsError::BadStorage)?;
-        Ok(Self::from_bitmaps(count, bits, clean, sync, recovering))
+        Self::build(count, mode, [clean, sync, recovering], Bitmap::filled)
     }
 
     /// As [`Regions::new`], over storage that already holds the
@@ -422,33 +414,31 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
         sync: S,
         recovering: S,
     ) -> Result<Self, RegionsError> {
+        Self::build(count, mode, [clean, sync, recovering], Bitmap::prefilled)
+    }
+
+    /// The regions over `[clean, sync, recovering]` storage, each bitmap
+    /// made by `bitmap(storage, count, starting value)`.
+    fn build(
+        count: u64,
+        mode: SyncMode,
+        [clean, sync, recovering]: [S; 3],
+        bitmap: fn(S, u64, bool) -> Option<Bitmap<S>>,
+    ) -> Result<Self, RegionsError> {
         if count > MAX_REGIONS {
             return Err(RegionsError::TooManyRegions);
         }
         let bits = StartingBits::for_mode(mode);
-        let clean = Bitmap::prefilled(clean, count, bits.clean).ok_or(RegionsError::BadStorage)?;
-        let sync = Bitmap::prefilled(sync, count, bits.sync).ok_or(RegionsError::BadStorage)?;
-        let recovering = Bitmap::prefilled(recovering, count, bits.recovering)
-            .ok_or(RegionsError::BadStorage)?;
-        Ok(Self::from_bitmaps(count, bits, clean, sync, recovering))
-    }
-
-    fn from_bitmaps(
-        count: u64,
-        bits: StartingBits,
-        clean: Bitmap<S>,
-        sync: Bitmap<S>,
-        recovering: Bitmap<S>,
-    ) -> Self {
+        let make = |words, value| bitmap(words, count, value).ok_or(RegionsError::BadStorage);
         let sync_count = if bits.sync { count } else { 0 };
-        Regions {
+        Ok(Regions {
             count,
-            clean,
-            sync,
-            recovering,
+            clean: make(clean, bits.clean)?,
+            sync: make(sync, bits.sync)?,
+            recovering: make(recovering, bits.recovering)?,
             sync_count: AtomicU64::new(sync_count),
             sync_search: AtomicU64::new(0),
-        }
+        })
     }
 
     /// Number of regions.
