@@ -13,6 +13,7 @@
 #   make bench-scale  load/resume time and memory from 1 GiB to 2^31+1 regions
 #   make check-debug [IMPL="rs c"]   the suite + allocation-failure sweeps on the sanitizer kernel
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
+#   make check-cluster [IMPL="rs c"] [CLUSTER_LOGS="disk core"]   two QEMU nodes, corosync, a node killed
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
 #   make daemon       build the userspace log daemon (target/release/dm-logd)
 #   make kernel       install the toolchain and build/reuse the test kernel
@@ -36,7 +37,7 @@ endif
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module daemon kernel kernel-debug check-debug lvm2 setup print-kdir check check-lvm2 demo host-test selftest test-modules \
+.PHONY: all module daemon kernel kernel-debug check-debug lvm2 setup print-kdir check check-lvm2 check-cluster demo host-test selftest test-modules \
 	crash-test fuzz soak bench bench-ops bench-scale \
 	clippy check-layers fmt fmt-check modules_install clean
 
@@ -70,6 +71,12 @@ lvm2: setup
 # accumulate in tests/out/lvm2/).
 check-lvm2: module test-modules lvm2
 	@$(ROOT)/scripts/check-lvm2.sh
+
+# A clustered mirror on a two-node corosync cluster of QEMU guests sharing
+# its disks, cmirrord as the log server, a node killed under writes and
+# rebooted (scripts/check-cluster.sh, scripts/cluster.sh); ~10 min per run.
+check-cluster: module lvm2
+	@IMPL="$(IMPL)" CLUSTER_LOGS="$(CLUSTER_LOGS)" $(ROOT)/scripts/check-cluster.sh
 
 module: $(KDIR_DEP)
 	+$(KMAKE) modules

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 use crate::dirtylog::DirtyLog;
 use crate::error::{Error, Result};
+use dm_log_shared::clog::ext::{self, Ext};
 use dm_log_shared::clog::{checkpoint_bitmap_len, Checkpoint};
 
 /// A node of the cluster: its corosync node id.
@@ -234,9 +235,51 @@ impl Replica {
         (sync, clean, self.recovering)
     }
 
+    /// dm-logd's checkpoint extension ([`dm_log_shared::clog::ext`]): the
+    /// marks, the priority list and the scan position, encoded.
+    pub fn export_ext(&self) -> Vec<u8> {
+        let marks: Vec<(NodeId, u64)> = self
+            .marks
+            .iter()
+            .flat_map(|(&r, nodes)| nodes.iter().map(move |&n| (n, r)))
+            .collect();
+        let mut out = vec![0u8; ext::len(marks.len(), self.priority.len()).unwrap_or(0)];
+        let n = ext::encode(
+            marks.into_iter(),
+            &self.priority,
+            self.sync_search,
+            &mut out,
+        )
+        .unwrap_or(0);
+        out.truncate(n);
+        out
+    }
+
+    /// Takes dm-logd's checkpoint extension, after [`Replica::import`].
+    pub fn import_ext(&mut self, e: &Ext<'_>) {
+        self.marks.clear();
+        for (node, r) in e.marks() {
+            let nodes = self.marks.entry(r).or_default();
+            if !nodes.contains(&node) {
+                nodes.push(node);
+            }
+        }
+        self.priority = e.priority().collect();
+        self.sync_search = e.sync_search;
+    }
+
+    /// The nodes that have some region marked.
+    pub fn marking_nodes(&self) -> Vec<NodeId> {
+        let mut v: Vec<NodeId> = self.marks.values().flatten().copied().collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Takes a checkpoint for this log: the bitmaps (bits past the end
     /// dropped) and the region being resynced. Marks are not handed over
-    /// (cmirrord's rule): a joiner starts with none.
+    /// (cmirrord's rule): a joiner starts with none, unless dm-logd's
+    /// extension follows ([`Replica::import_ext`]).
     pub fn import(&mut self, log: &mut DirtyLog, cp: &Checkpoint<'_>) {
         let word = |b: &[u8], w: usize| {
             let mut x = [0u8; 8];
@@ -388,6 +431,23 @@ mod tests {
         assert_eq!(jr.resync_work(&mut j, A), None, "B is resyncing 64");
         assert_eq!(jr.resync_work(&mut j, B), Some(64));
         assert!(!jr.is_marked_by(2, A), "marks are not handed over");
+        // dm-logd's extension hands them over, with the scan state.
+        r.is_remote_recovering(&l, 120).unwrap();
+        let x = r.export_ext();
+        let e = Ext::decode(&x, 125).unwrap();
+        jr.import_ext(&e);
+        assert!(jr.is_marked_by(2, A) && jr.is_marked_by(100, A));
+        assert_eq!(jr.marking_nodes(), vec![A]);
+        r.set_region_sync(&mut l, 64, true).unwrap();
+        jr.set_region_sync(&mut j, 64, true).unwrap();
+        for n in [A, B, A] {
+            let (a, b) = (r.resync_work(&mut l, n), jr.resync_work(&mut j, n));
+            assert_eq!(a, b);
+            if let Some(x) = a {
+                r.set_region_sync(&mut l, x, true).unwrap();
+                jr.set_region_sync(&mut j, x, true).unwrap();
+            }
+        }
     }
 
     /// cmirrord's nosync checkpoint sets every bit of its words, the spare

@@ -46,6 +46,13 @@ pub struct CtrConfig {
     pub args: Vec<String>,
 }
 
+impl CtrConfig {
+    /// A `clustered-core` or `clustered-disk` log.
+    pub fn clustered(&self) -> bool {
+        self.type_word.starts_with("clustered-")
+    }
+}
+
 /// Parses an unsigned decimal number as a strict `%llu`.
 fn parse_decimal(s: &str) -> Option<u64> {
     table::parse_decimal(s.as_bytes())

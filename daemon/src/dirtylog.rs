@@ -34,6 +34,9 @@ struct Disk {
     dev_failed: bool,
     /// A sync failed (status `F`).
     dev_flush_failed: bool,
+    /// The next flush writes the whole area: the device may hold what
+    /// another node wrote (a cluster log whose writer changed).
+    full_write_due: bool,
 }
 
 fn alloc_words(n: usize) -> Result<Words> {
@@ -108,6 +111,7 @@ impl DirtyLog {
                     on_disk: None,
                     dev_failed: false,
                     dev_flush_failed: false,
+                    full_write_due: false,
                 })
             }
             None => None,
@@ -279,13 +283,16 @@ impl DirtyLog {
         };
         fill_image(&mut disk.image, &self.regions);
         let mut runs: Vec<(usize, usize)> = Vec::new();
+        if disk.full_write_due {
+            runs.push((0, disk.area));
+        }
         for (i, (new, old)) in disk
             .image
             .chunks(BLOCK)
             .zip(on_disk.chunks(BLOCK))
             .enumerate()
         {
-            if new != old {
+            if new != old && !disk.full_write_due {
                 let (start, end) = (i * BLOCK, i * BLOCK + new.len());
                 match runs.last_mut() {
                     Some(run) if run.1 == start => run.1 = end,
@@ -331,7 +338,21 @@ impl DirtyLog {
         for &(start, end) in &runs {
             on_disk[start..end].copy_from_slice(&disk.image[start..end]);
         }
+        disk.full_write_due = false;
         Ok(true)
+    }
+
+    /// Cluster logs: this node now writes the log device, which another
+    /// node may have written since this node's last write: the next flush
+    /// writes the whole area. A log that was never resumed (a node that got
+    /// its state from a peer) counts as resumed from now on.
+    pub fn take_over_device(&mut self) {
+        if let Some(disk) = self.disk.as_mut() {
+            if disk.on_disk.is_none() {
+                disk.on_disk = Some(disk.image.clone());
+            }
+            disk.full_write_due = true;
+        }
     }
 
     /// MARK_REGION: marks every region of `regions` dirty. All must be in

@@ -15,7 +15,9 @@
 //! - [`proto`]: the wire format, parsing and validation of incoming
 //!   messages, encoding of replies.
 //! - [`cluster`]: the replicated state of a cluster log (cmirrord's
-//!   semantics), not yet served over corosync;
+//!   rules, and dm-logd's for failed nodes);
+//! - [`group`]: a cluster log in its corosync CPG group (`--cluster`):
+//!   routing, membership, checkpoints;
 //! - [`ctr`]: the constructor line of a log, parsed and validated;
 //! - [`device`]: the device or file behind a disk-like log;
 //! - [`dirtylog`]: the log types (`core`, `disk` and their `clustered-`
@@ -45,6 +47,7 @@ pub mod device;
 pub mod dirtylog;
 pub mod errno;
 pub mod error;
+pub mod group;
 pub mod notify;
 pub mod proto;
 pub mod runloop;

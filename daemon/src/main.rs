@@ -6,13 +6,14 @@
 
 use std::process::ExitCode;
 
+use dm_logd::group::{CpgGroup, Transport};
 use dm_logd::runloop::{self, Plain};
 use dm_logd::server::Server;
 use dm_logd::sys::{NetlinkSocket, SignalFd};
 use dm_logd::{errno, log_error, log_info, log_warn, logging};
 
 const USAGE: &str = "\
-Usage: dm-logd [-v|--verbose]
+Usage: dm-logd [-c|--cluster] [-v|--verbose]
        dm-logd --help | --version
 
 Userspace dirty-log server for device-mapper's `userspace` log type.
@@ -23,6 +24,9 @@ disk log. Needs CAP_NET_ADMIN (and CAP_SYS_ADMIN for the kernel to accept
 its replies).
 
 Options:
+  -c, --cluster   serve clustered-core and clustered-disk logs across the
+                  nodes of the local corosync cluster (one CPG group per log);
+                  without it they are served as local core and disk logs
   -v, --verbose   log every request
   -h, --help      print this text
   -V, --version   print the version
@@ -32,9 +36,11 @@ Exit status: 0 stopped by a signal, 1 fatal error, 2 usage error.
 
 fn main() -> ExitCode {
     let mut verbose = false;
+    let mut cluster = false;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "-v" | "--verbose" => verbose = true,
+            "-c" | "--cluster" => cluster = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -100,7 +106,14 @@ fn main() -> ExitCode {
         );
     }
 
-    let mut server = Server::new();
+    let mut server = if cluster {
+        log_info!("cluster mode: clustered-* logs are served through corosync CPG");
+        Server::with_cluster(Box::new(|name| {
+            CpgGroup::join(name).map(|g| Box::new(g) as Box<dyn Transport>)
+        }))
+    } else {
+        Server::new()
+    };
     let result = runloop::run(&sock, &signals, &mut server, &mut Plain);
     let _ = dm_logd::notify::notify("STOPPING=1");
     let disk_logs = server.log_count();

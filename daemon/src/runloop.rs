@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The single-threaded poll loop shared by `dm-logd` and
-//! `dm-ulog-tool serve`: wait on the netlink socket and a signalfd, answer
-//! every request from the kernel, return on SIGTERM/SIGINT.
+//! `dm-ulog-tool serve`: wait on the netlink socket, a signalfd and the CPG
+//! connections of cluster logs, answer every request from the kernel
+//! (a cluster log's once its group applied it), return on SIGTERM/SIGINT.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use crate::errno;
 use crate::proto::{self, Incoming, Request};
 use crate::server::Server;
-use crate::sys::{poll_readable, signal_name, NetlinkSocket, SignalFd};
+use crate::sys::{poll_raw, signal_name, NetlinkSocket, SignalFd};
 
 /// Receive buffer size: a connector message is at most 16 KiB.
 pub const RECV_BUFFER: usize = 64 * 1024;
@@ -26,6 +27,8 @@ pub struct LoopStats {
     pub overruns: u64,
     /// Replies that could not be sent.
     pub send_errors: u64,
+    /// Requests of cluster logs answered after their group applied them.
+    pub deferred: u64,
     /// The signal that ended the loop.
     pub signal: Option<i32>,
 }
@@ -71,7 +74,13 @@ fn handle_datagram(
     for inc in proto::parse_datagram(buf) {
         match inc {
             Incoming::Request(req) => {
-                let payload = hook.rewrite(&req, server.reply_to(&req));
+                // A cluster log answers when its group has applied the
+                // request (see the group events in `run`).
+                let Some(reply) = server.submit(&req) else {
+                    stats.deferred += 1;
+                    continue;
+                };
+                let payload = hook.rewrite(&req, reply);
                 hook.before_reply(sock, &req, &payload);
                 send_reply(sock, stats, req.header.seq, &payload);
                 stats.served += 1;
@@ -104,7 +113,18 @@ pub fn run(
     let mut stats = LoopStats::default();
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
-        let ready = poll_readable(&[sock.as_fd(), signals.as_fd()], -1)?;
+        let groups = server.group_fds();
+        let mut fds = vec![sock.as_fd().as_raw_fd(), signals.as_fd().as_raw_fd()];
+        fds.extend(groups.iter().map(|(_, fd)| *fd));
+        let ready = poll_raw(&fds, -1)?;
+        for (i, (key, _)) in groups.iter().enumerate() {
+            if ready[2 + i] {
+                for (seq, payload) in server.group_ready(key) {
+                    send_reply(sock, &mut stats, seq, &payload);
+                    stats.served += 1;
+                }
+            }
+        }
         if ready[1] {
             if let Some(sig) = signals.read()? {
                 log_info!("caught {}", signal_name(sig));

@@ -13,9 +13,11 @@ use crate::ctr::parse_ctr;
 use crate::dirtylog::DirtyLog;
 use crate::errno;
 use crate::error::{Error, Result};
+use crate::group::{ClusterLog, Transport};
 use crate::logging::uuid_tail;
 use crate::proto::{self, answer_size, data_rule, DataRule, Request, RequestType};
 use dm_log_shared::ulog;
+use std::os::fd::RawFd;
 
 /// The outcome of one request: the reply's `error` (0 or a negative
 /// errno) and data.
@@ -55,10 +57,17 @@ fn words(values: &[u64]) -> Vec<u8> {
 /// Key of a log.
 pub type LogKey = (String, u64);
 
+/// Joins the CPG group of a cluster log (given the group's name).
+pub type JoinGroup = Box<dyn FnMut(&[u8]) -> std::io::Result<Box<dyn Transport>>>;
+
 /// All logs served by one daemon.
 #[derive(Default)]
 pub struct Server {
     logs: HashMap<LogKey, DirtyLog>,
+    /// Cluster logs (`clustered-*` types with cluster mode on).
+    clusters: HashMap<LogKey, ClusterLog>,
+    /// Cluster mode: how to join a log's group.
+    join: Option<JoinGroup>,
     requests: u64,
 }
 
@@ -68,9 +77,48 @@ impl Server {
         Self::default()
     }
 
+    /// A server in cluster mode: `clustered-core` and `clustered-disk` logs
+    /// are served through their CPG group, joined with `join`.
+    pub fn with_cluster(join: JoinGroup) -> Self {
+        Server {
+            join: Some(join),
+            ..Self::default()
+        }
+    }
+
     /// Number of live logs.
     pub fn log_count(&self) -> usize {
-        self.logs.len()
+        self.logs.len() + self.clusters.len()
+    }
+
+    /// The descriptors of the groups joined, to poll.
+    pub fn group_fds(&self) -> Vec<(LogKey, RawFd)> {
+        self.clusters
+            .iter()
+            .filter_map(|(k, c)| c.fd().map(|fd| (k.clone(), fd)))
+            .collect()
+    }
+
+    /// Runs the events of log `key`'s group; returns the kernel replies
+    /// they complete (sequence number and payload).
+    pub fn group_ready(&mut self, key: &LogKey) -> Vec<(u32, Vec<u8>)> {
+        let Some(c) = self.clusters.get_mut(key) else {
+            return Vec::new();
+        };
+        c.dispatch()
+            .into_iter()
+            .map(|d| {
+                let payload = proto::reply_payload(&d.header, d.response.error, &d.response.data);
+                (d.header.seq, payload)
+            })
+            .collect()
+    }
+
+    /// Handles one request: its reply payload now, or `None` when a
+    /// cluster log answers it later ([`Server::group_ready`]).
+    pub fn submit(&mut self, req: &Request) -> Option<Vec<u8>> {
+        let r = self.handle_inner(req)?;
+        Some(proto::reply_payload(&req.header, r.error, &r.data))
     }
 
     /// Number of requests handled.
@@ -90,8 +138,14 @@ impl Server {
         proto::reply_payload(&req.header, r.error, &r.data)
     }
 
-    /// Handles one request.
+    /// Handles one request (a cluster log's deferred answer reads as
+    /// `EAGAIN`: for tests and tools without cluster mode).
     pub fn handle(&mut self, req: &Request) -> Response {
+        self.handle_inner(req)
+            .unwrap_or_else(|| Response::err(libc::EAGAIN))
+    }
+
+    fn handle_inner(&mut self, req: &Request) -> Option<Response> {
         self.requests += 1;
         let h = &req.header;
         let uuid = h.uuid_string();
@@ -103,7 +157,7 @@ impl Server {
                 h.version,
                 ulog::VERSION
             );
-            return Response::err(libc::EINVAL);
+            return Some(Response::err(libc::EINVAL));
         }
         let Some(ty) = h.kind() else {
             log_warn!(
@@ -111,7 +165,7 @@ impl Server {
                 h.request_type & 0xFF,
                 h.seq
             );
-            return Response::err(libc::EINVAL);
+            return Some(Response::err(libc::EINVAL));
         };
         if !data_rule(ty).accepts(req.data.len()) {
             log_warn!(
@@ -121,7 +175,11 @@ impl Server {
                 req.data.len(),
                 data_rule(ty)
             );
-            return Response::err(libc::EINVAL);
+            return Some(Response::err(libc::EINVAL));
+        }
+        let key: LogKey = (uuid.clone(), h.luid);
+        if self.clusters.contains_key(&key) && ty != RequestType::Ctr {
+            return self.cluster_request(&key, ty, req, &tail);
         }
         let resp = self.dispatch(ty, req, &uuid, &tail);
         if resp.error != 0 {
@@ -140,13 +198,50 @@ impl Server {
                 resp.data.len()
             );
         }
-        resp
+        Some(resp)
+    }
+
+    fn cluster_request(
+        &mut self,
+        key: &LogKey,
+        ty: RequestType,
+        req: &Request,
+        tail: &str,
+    ) -> Option<Response> {
+        let c = self.clusters.get_mut(key)?;
+        match ty {
+            RequestType::Dtr => {
+                c.destroy();
+                self.clusters.remove(key);
+                log_info!("log {tail} destroyed");
+                Some(Response::ok(Vec::new()))
+            }
+            RequestType::Resume if !c.joined() => {
+                let join = self.join.as_mut()?;
+                match join(&c.group_name()) {
+                    Ok(g) => {
+                        log_info!("log {tail}: joined its CPG group");
+                        c.resume(g, req)
+                    }
+                    Err(e) => {
+                        log_error!(
+                            "log {tail}: cannot join the log's CPG group (is corosync running?): {e}"
+                        );
+                        Some(Response::err(libc::EIO))
+                    }
+                }
+            }
+            _ => c.request(req),
+        }
     }
 
     fn dispatch(&mut self, ty: RequestType, req: &Request, uuid: &str, tail: &str) -> Response {
         let key: LogKey = (uuid.to_string(), req.header.luid);
         if ty == RequestType::Ctr {
             return self.construct(key, &req.data, tail);
+        }
+        if self.clusters.contains_key(&key) {
+            unreachable!("cluster logs are handled by cluster_request");
         }
         let Some(log) = self.logs.get_mut(&key) else {
             log_debug!(
@@ -258,7 +353,24 @@ impl Server {
                     log.ctr_reply()
                 };
                 log_info!("log {tail} created: {}", log.describe());
-                if self.logs.insert(key, log).is_some() {
+                let replaced = if self.join.is_some() && log.config().clustered() {
+                    let uuid = key.0.clone();
+                    let old = self.logs.remove(&key).is_some();
+                    if let Some(mut c) = self.clusters.insert(key, ClusterLog::new(&uuid, log)) {
+                        c.destroy();
+                        true
+                    } else {
+                        old
+                    }
+                } else {
+                    let old = self
+                        .clusters
+                        .remove(&key)
+                        .map(|mut c| c.destroy())
+                        .is_some();
+                    self.logs.insert(key, log).is_some() || old
+                };
+                if replaced {
                     log_warn!("log {tail}: constructor for an existing log: replaced it");
                 }
                 Response::ok(reply)
@@ -277,6 +389,11 @@ impl Server {
     /// Flushes every disk-like log (at shutdown). Returns the number of
     /// failures.
     pub fn flush_all(&mut self) -> usize {
+        // Cluster logs: the group goes on without this node (its marks
+        // are resynced by the others).
+        for c in self.clusters.values_mut() {
+            c.destroy();
+        }
         let mut failures = 0;
         for ((uuid, _), log) in self.logs.iter_mut() {
             if !log.is_disk() {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Thin wrappers around the libc calls the daemon needs: the netlink
-//! connector socket, `signalfd` and `poll`.
+//! connector socket, `signalfd` and `poll`; and, in [`cpg`], corosync's
+//! closed process groups for cluster logs.
 //!
 //! This is the only module of the crate with `unsafe` code. Every block is a
 //! single system call on a descriptor owned by the wrapper, with buffers and
@@ -12,6 +13,8 @@ use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::proto::CN_IDX_DM;
+
+pub mod cpg;
 
 /// `NETLINK_CONNECTOR`.
 pub const NETLINK_CONNECTOR: i32 = 11;
@@ -242,10 +245,17 @@ impl AsFd for SignalFd {
 /// Waits until one of `fds` is readable (or `timeout_ms`, -1 = forever);
 /// returns which are. `EINTR` gives all false.
 pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
+    let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+    poll_raw(&raw, timeout_ms)
+}
+
+/// [`poll_readable`] on raw descriptors (those libraries own, such as a
+/// CPG connection's); a closed one reads as ready (`POLLNVAL`).
+pub fn poll_raw(fds: &[RawFd], timeout_ms: i32) -> io::Result<Vec<bool>> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd() as RawFd,
+        .map(|&fd| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
         })
@@ -261,7 +271,7 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<
     }
     Ok(pfds
         .iter()
-        .map(|p| p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0)
+        .map(|p| p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0)
         .collect())
 }
 

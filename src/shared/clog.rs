@@ -402,3 +402,122 @@ impl fmt::Write for TextWriter<'_> {
         Ok(())
     }
 }
+
+/// dm-logd's extension of a checkpoint: the replicated state cmirrord does
+/// not hand over, appended after cmirrord's layout. Without it a joiner
+/// knows no node's marks, so it may clean a region another node is writing
+/// and, on a node failure, not know which regions to resync; and its resync
+/// scan and priority list start afresh while the other members' do not, so
+/// it would answer GET_RESYNC_WORK differently. A checkpoint with the
+/// extension is longer than cmirrord's layout, which cmirrord refuses:
+/// groups with cmirrord members are not supported.
+///
+/// Layout, all little-endian: [`MAGIC`](ext::MAGIC), `u32` marks, `u32`
+/// priority regions, `u64` resync scan position, then the marks (`u32`
+/// node, `u64` region each), then the priority list (`u64` each, the last
+/// one taken first).
+pub mod ext {
+    /// The first bytes of the extension.
+    pub const MAGIC: [u8; 8] = *b"DMLOGDx1";
+    /// Bytes before the entries.
+    pub const HEAD_LEN: usize = 24;
+    /// Bytes per mark.
+    pub const MARK_LEN: usize = 12;
+
+    /// Bytes of an extension with `marks` marks and `priority` regions.
+    pub fn len(marks: usize, priority: usize) -> Option<usize> {
+        marks
+            .checked_mul(MARK_LEN)?
+            .checked_add(priority.checked_mul(8)?)?
+            .checked_add(HEAD_LEN)
+    }
+
+    /// The decoded extension, borrowing the entries.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Ext<'a> {
+        marks: &'a [u8],
+        priority: &'a [u8],
+        /// One past the last region the resync scan handed out.
+        pub sync_search: u64,
+    }
+
+    fn u32_at(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    }
+
+    fn u64_at(b: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(w)
+    }
+
+    impl<'a> Ext<'a> {
+        /// The marks: (node, region).
+        pub fn marks(&self) -> impl Iterator<Item = (u32, u64)> + 'a {
+            let b = self.marks;
+            (0..b.len() / MARK_LEN).map(move |i| {
+                let at = i * MARK_LEN;
+                (u32_at(b, at), u64_at(b, at + 4))
+            })
+        }
+
+        /// The priority list, in stored order.
+        pub fn priority(&self) -> impl Iterator<Item = u64> + 'a {
+            let b = self.priority;
+            (0..b.len() / 8).map(move |i| u64_at(b, i * 8))
+        }
+
+        /// Decodes an extension whose regions are all below `regions`;
+        /// `None` if it is malformed.
+        pub fn decode(data: &'a [u8], regions: u64) -> Option<Self> {
+            if data.len() < HEAD_LEN || data[..8] != MAGIC {
+                return None;
+            }
+            let n_marks = u32_at(data, 8) as usize;
+            let n_prio = u32_at(data, 12) as usize;
+            if len(n_marks, n_prio)? != data.len() {
+                return None;
+            }
+            let split = HEAD_LEN + n_marks * MARK_LEN;
+            let ext = Ext {
+                marks: &data[HEAD_LEN..split],
+                priority: &data[split..],
+                sync_search: u64_at(data, 16),
+            };
+            let in_range = |r: u64| r < regions;
+            if !ext.marks().all(|(_, r)| in_range(r)) || !ext.priority().all(in_range) {
+                return None;
+            }
+            // The scan position may be one past the end ("done").
+            (ext.sync_search <= regions.saturating_add(1)).then_some(ext)
+        }
+    }
+
+    /// Encodes an extension into `out`; returns its length.
+    pub fn encode(
+        marks: impl ExactSizeIterator<Item = (u32, u64)>,
+        priority: &[u64],
+        sync_search: u64,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let n = marks.len();
+        let total = len(n, priority.len())?;
+        if out.len() < total {
+            return None;
+        }
+        out[..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&u32::try_from(n).ok()?.to_le_bytes());
+        out[12..16].copy_from_slice(&u32::try_from(priority.len()).ok()?.to_le_bytes());
+        out[16..24].copy_from_slice(&sync_search.to_le_bytes());
+        for (i, (node, region)) in marks.enumerate() {
+            let at = HEAD_LEN + i * MARK_LEN;
+            out[at..at + 4].copy_from_slice(&node.to_le_bytes());
+            out[at + 4..at + 12].copy_from_slice(&region.to_le_bytes());
+        }
+        let base = HEAD_LEN + n * MARK_LEN;
+        for (i, r) in priority.iter().enumerate() {
+            out[base + i * 8..base + i * 8 + 8].copy_from_slice(&r.to_le_bytes());
+        }
+        Some(total)
+    }
+}

@@ -1,0 +1,1138 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A cluster log in its corosync CPG group: dm-logd's cluster mode
+//! (`dm-logd --cluster`) for `clustered-core` and `clustered-disk` logs.
+//!
+//! Every node that has the mirror active joins the log's group (named after
+//! the UUID with its NUL, as cmirrord does) at RESUME and leaves it at
+//! POSTSUSPEND. Requests that read or change shared state
+//! ([`clog::routed`]) are multicast in the group's total order and applied
+//! by every member to its copy of the state ([`Replica`] over a
+//! [`DirtyLog`]), so all copies stay equal; each node then answers its own
+//! kernel from its own copy when its request comes back. The one exception
+//! is FLUSH of a disk log: only the *server* (the lowest node id among the
+//! members holding the state) writes the shared log device, and a FLUSH is
+//! answered when the server's reply says the write is done.
+//!
+//! Membership (confchg events, ordered with the messages):
+//!
+//! - the first node of a group (or all nodes of a group forming at once)
+//!   starts from its own state: a disk log is read from the device (a
+//!   "master resume");
+//! - a node joining a live group waits: every member holding the state
+//!   sends it a checkpoint of the state *at the join*; it queues what is
+//!   delivered meanwhile, takes the first checkpoint and replays the queue;
+//! - a node that leaves or fails: the regions it had marked may differ
+//!   between the legs, so they go out of sync and the survivors resync them
+//!   (dm-logd's rule; cmirrord leaves them until the group is rebuilt);
+//! - when the server changes, the new one writes the whole log at its next
+//!   flush.
+//!
+//! Group input is checked ([`clog::decode`]); a malformed message is
+//! logged and dropped. Everything here is deterministic and without I/O but
+//! through [`Transport`] and the log device, so that tests drive several
+//! members in one process.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use crate::cluster::{NodeId, Replica};
+use crate::dirtylog::DirtyLog;
+use crate::error::Result;
+use crate::logging::uuid_tail;
+use crate::proto::{Request, RequestHeader, RequestType};
+use crate::server::Response;
+use crate::sys::cpg::{Cpg, CpgEvent, Member};
+use dm_log_shared::clog::{self, ext::Ext, Checkpoint, Kind, CHECKPOINT_READY, RESPONSE};
+use dm_log_shared::ulog::Header;
+
+/// The group of one log, as the daemon's CPG connection for it.
+pub trait Transport {
+    /// This node's id.
+    fn local_node(&self) -> NodeId;
+    /// Multicasts `msg` in total order (delivered to this node too).
+    fn send(&mut self, msg: &[u8]) -> io::Result<()>;
+    /// Leaves the group.
+    fn leave(&mut self) -> io::Result<()>;
+    /// The descriptor to poll for events (none for in-process groups).
+    fn fd(&self) -> Option<RawFd> {
+        None
+    }
+    /// The events pending on [`Transport::fd`].
+    fn dispatch(&mut self) -> io::Result<Vec<GroupEvent>> {
+        Ok(Vec::new())
+    }
+}
+
+/// What the group delivered, in its total order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupEvent {
+    /// A message from a member.
+    Message(NodeId, Vec<u8>),
+    /// A membership change.
+    Confchg(Confchg),
+}
+
+/// A membership change of the group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Confchg {
+    /// The members after the change.
+    pub members: Vec<NodeId>,
+    /// Who left (gracefully or not).
+    pub left: Vec<NodeId>,
+    /// Who joined.
+    pub joined: Vec<NodeId>,
+}
+
+/// A kernel request answered later: its header and the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deferred {
+    /// The request's header.
+    pub header: RequestHeader,
+    /// The answer.
+    pub response: Response,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Not in the group (before RESUME, after POSTSUSPEND).
+    Out,
+    /// Joined, our join not delivered yet.
+    Joining,
+    /// Joined a live group: waiting for a checkpoint.
+    Waiting,
+    /// Holding the state.
+    Valid,
+}
+
+/// What was delivered while waiting for a checkpoint.
+enum Queued {
+    Message(NodeId, Vec<u8>),
+    Left(Vec<NodeId>),
+}
+
+/// A clustered log on this node.
+pub struct ClusterLog {
+    uuid: String,
+    log: DirtyLog,
+    replica: Replica,
+    group: Option<Box<dyn Transport>>,
+    me: NodeId,
+    phase: Phase,
+    /// Members holding the state (the server is the lowest).
+    valid: BTreeSet<NodeId>,
+    /// Delivered while [`Phase::Waiting`].
+    queue: Vec<Queued>,
+    /// Our kernel's requests in the group, not answered yet.
+    in_flight: Vec<RequestHeader>,
+    /// Messages refused as malformed.
+    pub refused: u64,
+    /// This node was in the group before (a core log's own state is stale
+    /// when it starts a group again).
+    was_member: bool,
+    /// The group connection failed: routed requests fail until RESUME.
+    broken: bool,
+}
+
+fn words(values: &[u64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_ne_bytes()).collect()
+}
+
+fn u64_item(data: &[u8], i: usize) -> u64 {
+    data.get(i * 8..i * 8 + 8)
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+}
+
+fn unit(r: Result<()>) -> Response {
+    match r {
+        Ok(()) => Response::ok(Vec::new()),
+        Err(e) => Response::err(e.errno()),
+    }
+}
+
+impl ClusterLog {
+    /// A clustered log, not in its group yet.
+    pub fn new(uuid: &str, log: DirtyLog) -> Self {
+        ClusterLog {
+            uuid: uuid.to_string(),
+            log,
+            replica: Replica::new(),
+            group: None,
+            me: 0,
+            phase: Phase::Out,
+            valid: BTreeSet::new(),
+            queue: Vec::new(),
+            in_flight: Vec::new(),
+            refused: 0,
+            was_member: false,
+            broken: false,
+        }
+    }
+
+    /// The log state.
+    pub fn log(&self) -> &DirtyLog {
+        &self.log
+    }
+
+    /// Whether this node is in the group.
+    pub fn joined(&self) -> bool {
+        self.group.is_some()
+    }
+
+    /// Whether this node holds the state.
+    pub fn is_valid(&self) -> bool {
+        self.phase == Phase::Valid
+    }
+
+    /// The group's name: the UUID with its NUL.
+    pub fn group_name(&self) -> Vec<u8> {
+        let mut n = self.uuid.as_bytes().to_vec();
+        n.push(0);
+        n
+    }
+
+    fn server(&self) -> Option<NodeId> {
+        self.valid.iter().next().copied()
+    }
+
+    fn is_server(&self) -> bool {
+        self.phase == Phase::Valid && self.server() == Some(self.me)
+    }
+
+    fn tail(&self) -> String {
+        uuid_tail(&self.uuid)
+    }
+
+    fn send(&mut self, originator: NodeId, header: &Header, data: &[u8]) -> io::Result<()> {
+        let mut buf = vec![0u8; clog::HEADER_LEN + data.len()];
+        let n = clog::encode(originator, header, self.uuid.as_bytes(), data, &mut buf)
+            .map_err(|e| io::Error::other(format!("cannot encode a group message: {e:?}")))?;
+        match self.group.as_mut() {
+            Some(g) => g.send(&buf[..n]),
+            None => Err(io::Error::other("not in the group")),
+        }
+    }
+
+    /// RESUME from the kernel with `group` just joined (its name is
+    /// [`ClusterLog::group_name`]): the answer comes when this node holds
+    /// the state and its RESUME is delivered.
+    pub fn resume(&mut self, group: Box<dyn Transport>, req: &Request) -> Option<Response> {
+        self.me = group.local_node();
+        self.group = Some(group);
+        self.broken = false;
+        self.phase = Phase::Joining;
+        self.valid.clear();
+        self.queue.clear();
+        self.route(req)
+    }
+
+    /// A kernel request for this log; `None` when the answer comes later
+    /// (see [`ClusterLog::deliver`]).
+    pub fn request(&mut self, req: &Request) -> Option<Response> {
+        let ty = req.header.kind()?;
+        if !clog::routed(ty) {
+            return Some(self.local(ty, req));
+        }
+        if self.broken {
+            return Some(Response::err(libc::EIO));
+        }
+        if self.group.is_none() {
+            // Suspended, or the kernel never resumed it: this node alone,
+            // without writing the shared device.
+            let me = self.me;
+            return Some(self.apply(me, ty, &req.data, false));
+        }
+        self.route(req)
+    }
+
+    fn route(&mut self, req: &Request) -> Option<Response> {
+        let ty = req.header.kind()?;
+        let h = Header::request(0, req.header.seq, ty, 0);
+        if let Err(e) = self.send(self.me, &h, &req.data) {
+            log_error!(
+                "log {}: cannot send {} to the group: {e}",
+                self.tail(),
+                ty.name()
+            );
+            return Some(Response::err(libc::EIO));
+        }
+        if ty == RequestType::ClearRegion {
+            // Acknowledged at once, as cmirrord does: nothing waits on it.
+            return Some(Response::ok(Vec::new()));
+        }
+        self.in_flight.push(req.header.clone());
+        None
+    }
+
+    fn local(&mut self, ty: RequestType, req: &Request) -> Response {
+        let log = &mut self.log;
+        let b = |r: Result<bool>| match r {
+            Ok(v) => Response::ok(words(&[u64::from(v)])),
+            Err(e) => Response::err(e.errno()),
+        };
+        match ty {
+            RequestType::InSync => b(log.in_sync(req.u64_item(0))),
+            RequestType::GetSyncCount => Response::ok(words(&[log.sync_count()])),
+            RequestType::GetRegionSize => Response::ok(words(&[log.config().region_size])),
+            RequestType::StatusTable => {
+                let mut s = log.status_table().into_bytes();
+                s.push(0);
+                Response::ok(s)
+            }
+            // Recovery is not halted here: every member must answer
+            // IS_REMOTE_RECOVERING alike.
+            _ => Response::ok(Vec::new()),
+        }
+    }
+
+    /// Applies a routed request from `from`; `write` says whether this node
+    /// writes the log device. Returns the answer.
+    fn apply(&mut self, from: NodeId, ty: RequestType, data: &[u8], write: bool) -> Response {
+        let n = data.len() / 8;
+        let regions: Vec<u64> = (0..n).map(|i| u64_item(data, i)).collect();
+        let (log, rep) = (&mut self.log, &mut self.replica);
+        match ty {
+            RequestType::MarkRegion => unit(rep.mark(log, from, &regions)),
+            RequestType::ClearRegion => unit(rep.clear(log, from, &regions)),
+            RequestType::Flush => {
+                if let Err(e) = rep.mark(log, from, &regions) {
+                    return Response::err(e.errno());
+                }
+                if !write {
+                    return Response::ok(Vec::new());
+                }
+                match log.flush(&[]) {
+                    Ok(_) => Response::ok(Vec::new()),
+                    Err(e) => {
+                        log_error!("log {}: flush failed: {e}", uuid_tail(&self.uuid));
+                        Response::err(libc::EIO)
+                    }
+                }
+            }
+            RequestType::IsClean => match log.is_clean(u64_item(data, 0)) {
+                Ok(v) => Response::ok(words(&[u64::from(v)])),
+                Err(e) => Response::err(e.errno()),
+            },
+            RequestType::GetResyncWork => match rep.resync_work(log, from) {
+                Some(r) => Response::ok(words(&[1, r])),
+                None => Response::ok(words(&[0, 0])),
+            },
+            RequestType::SetRegionSync => {
+                unit(rep.set_region_sync(log, u64_item(data, 0), u64_item(data, 1) != 0))
+            }
+            RequestType::StatusInfo => {
+                let mut s = log.status_info().into_bytes();
+                s.push(0);
+                Response::ok(s)
+            }
+            RequestType::IsRemoteRecovering => {
+                match rep.is_remote_recovering(log, u64_item(data, 0)) {
+                    Ok((p, hint)) => Response::ok(words(&[u64::from(p), hint])),
+                    Err(e) => Response::err(e.errno()),
+                }
+            }
+            RequestType::Resume => {
+                rep.resume();
+                Response::ok(Vec::new())
+            }
+            _ => Response::ok(Vec::new()),
+        }
+    }
+
+    fn answer(&mut self, seq: u32, response: Response, out: &mut Vec<Deferred>) {
+        if let Some(i) = self.in_flight.iter().position(|h| h.seq == seq) {
+            let header = self.in_flight.remove(i);
+            out.push(Deferred { header, response });
+        }
+    }
+
+    /// A message delivered by the group from `from`. Returns the kernel
+    /// requests it answers.
+    pub fn deliver(&mut self, from: NodeId, msg: &[u8]) -> Vec<Deferred> {
+        let mut out = Vec::new();
+        self.deliver_into(from, msg, &mut out);
+        out
+    }
+
+    fn deliver_into(&mut self, from: NodeId, msg: &[u8], out: &mut Vec<Deferred>) {
+        let m = match clog::decode(msg) {
+            Ok(m) if m.uuid == self.uuid.as_bytes() => m,
+            Ok(m) => {
+                self.refused += 1;
+                log_warn!(
+                    "log {}: dropped a message from node {from} for another log ({})",
+                    self.tail(),
+                    String::from_utf8_lossy(m.uuid)
+                );
+                return;
+            }
+            Err(e) => {
+                self.refused += 1;
+                log_warn!(
+                    "log {}: dropped a malformed message from node {from}: {e:?}",
+                    self.tail()
+                );
+                return;
+            }
+        };
+        match self.phase {
+            Phase::Out => return,
+            Phase::Joining | Phase::Waiting if m.kind != Kind::CheckpointReady => {
+                self.queue.push(Queued::Message(from, msg.to_vec()));
+                return;
+            }
+            _ => {}
+        }
+        match m.kind {
+            Kind::CheckpointReady => self.checkpoint(from, m.originator, m.data, out),
+            Kind::Reply(ty) => {
+                // Only FLUSH waits for the server, and only the requester
+                // cares; a reply from a node that is not the server is
+                // refused.
+                if ty == RequestType::Flush
+                    && m.originator == self.me
+                    && Some(from) == self.server()
+                {
+                    let r = Response {
+                        error: m.header.error,
+                        data: Vec::new(),
+                    };
+                    self.answer(m.header.seq, r, out);
+                }
+            }
+            Kind::Request(ty) => {
+                let mine = from == self.me;
+                if ty == RequestType::Postsuspend {
+                    if mine {
+                        self.leave();
+                        self.answer(m.header.seq, Response::ok(Vec::new()), out);
+                    }
+                    return;
+                }
+                let write = self.is_server();
+                let r = self.apply(from, ty, m.data, write);
+                if ty == RequestType::Flush && write && !mine {
+                    let h = Header {
+                        request_type: RequestType::Flush as u32 | RESPONSE,
+                        error: r.error,
+                        ..Header::request(0, m.header.seq, ty, 0)
+                    };
+                    if let Err(e) = self.send(from, &h, &[]) {
+                        log_error!("log {}: cannot send a flush reply: {e}", self.tail());
+                    }
+                }
+                if mine && (write || ty != RequestType::Flush) {
+                    self.answer(m.header.seq, r, out);
+                }
+            }
+        }
+    }
+
+    fn checkpoint(&mut self, from: NodeId, to: NodeId, data: &[u8], out: &mut Vec<Deferred>) {
+        let first_for_joiner = !self.valid.contains(&to);
+        if to != self.me || self.phase != Phase::Waiting {
+            // Another joiner's: it holds the state from now on.
+            if first_for_joiner && self.phase == Phase::Valid {
+                self.valid.insert(to);
+                self.server_check();
+            }
+            return;
+        }
+        let count = self.log.regions().count();
+        let base = Checkpoint::data_len(count).unwrap_or(usize::MAX);
+        let (cp, x) = match data
+            .get(..base)
+            .map(|d| (Checkpoint::decode(count, d), &data[base..]))
+        {
+            Some((Ok(cp), x)) => match Ext::decode(x, count) {
+                Some(e) => (cp, e),
+                None => {
+                    self.refused += 1;
+                    log_error!(
+                        "log {}: the checkpoint from node {from} has no dm-logd extension (a cmirrord member?): groups with cmirrord are not supported; still waiting",
+                        self.tail()
+                    );
+                    return;
+                }
+            },
+            _ => {
+                self.refused += 1;
+                log_error!(
+                    "log {}: refused a checkpoint of {} bytes from node {from} ({} regions here)",
+                    self.tail(),
+                    data.len(),
+                    count
+                );
+                return;
+            }
+        };
+        self.replica.import(&mut self.log, &cp);
+        self.replica.import_ext(&x);
+        self.was_member = true;
+        self.phase = Phase::Valid;
+        self.valid.insert(self.me);
+        log_info!(
+            "log {}: state from node {from}: {} of {} regions in sync, nodes marking: {:?}",
+            self.tail(),
+            self.log.sync_count(),
+            count,
+            self.replica.marking_nodes()
+        );
+        self.server_check();
+        for q in std::mem::take(&mut self.queue) {
+            match q {
+                Queued::Message(f, msg) => self.deliver_into(f, &msg, out),
+                Queued::Left(nodes) => self.members_left(&nodes, out),
+            }
+        }
+    }
+
+    /// Which node writes the device changed to this one: write it whole.
+    fn server_check(&mut self) {
+        if self.is_server() {
+            self.log.take_over_device();
+        }
+    }
+
+    fn leave(&mut self) {
+        if let Some(mut g) = self.group.take() {
+            if let Err(e) = g.leave() {
+                log_warn!("log {}: leaving the group: {e}", self.tail());
+            }
+        }
+        self.phase = Phase::Out;
+        self.valid.clear();
+        self.queue.clear();
+        log_info!("log {}: left the group", self.tail());
+    }
+
+    /// A membership change. Returns the kernel requests it answers.
+    pub fn confchg(&mut self, c: &Confchg) -> Vec<Deferred> {
+        let mut out = Vec::new();
+        match self.phase {
+            Phase::Out => {}
+            Phase::Joining if c.joined.contains(&self.me) => {
+                let old: BTreeSet<NodeId> = c
+                    .members
+                    .iter()
+                    .filter(|n| !c.joined.contains(n))
+                    .copied()
+                    .collect();
+                if old.is_empty() {
+                    // First in the group (with whoever joined at once):
+                    // start from this node's own state.
+                    self.valid = c.joined.iter().copied().collect();
+                    self.phase = Phase::Valid;
+                    self.start_alone(&mut out);
+                } else {
+                    self.valid = old;
+                    self.phase = Phase::Waiting;
+                    log_info!(
+                        "log {}: joined, waiting for the state from {:?}",
+                        self.tail(),
+                        self.valid
+                    );
+                }
+                // Queued before our join: not ours to apply.
+                self.queue.clear();
+            }
+            Phase::Joining => {}
+            Phase::Waiting => {
+                if !c.left.is_empty() {
+                    self.queue.push(Queued::Left(c.left.clone()));
+                    for n in &c.left {
+                        self.valid.remove(n);
+                    }
+                    if self.valid.is_empty() {
+                        // Everyone who held the state is gone.
+                        log_warn!(
+                            "log {}: every member holding the state left before sending it: starting from this node's own",
+                            self.tail()
+                        );
+                        self.valid.insert(self.me);
+                        self.phase = Phase::Valid;
+                        self.queue.clear();
+                        self.start_alone(&mut out);
+                    }
+                }
+            }
+            Phase::Valid => {
+                self.members_left(&c.left, &mut out);
+                let me = self.me;
+                for &j in c.joined.iter().filter(|&&j| j != me) {
+                    self.send_checkpoint(j);
+                }
+            }
+        }
+        out
+    }
+
+    fn start_alone(&mut self, out: &mut Vec<Deferred>) {
+        if self.was_member && !self.log.is_disk() {
+            // Nodes that held the group since may have left regions
+            // dirty: a core log starts over as its table says (a full
+            // resync unless nosync), as cmirrord's does.
+            match DirtyLog::create(self.log.config().clone()) {
+                Ok(fresh) => self.log = fresh,
+                Err(e) => log_error!("log {}: cannot reset the log: {e}", self.tail()),
+            }
+        }
+        self.was_member = true;
+        let r = self.log.resume();
+        self.replica.resume();
+        if let Err(e) = &r {
+            log_error!("log {}: resume failed: {e}", self.tail());
+        }
+        log_info!(
+            "log {}: first in the group: {} of {} regions in sync",
+            self.tail(),
+            self.log.sync_count(),
+            self.log.regions().count()
+        );
+        self.server_check();
+        if let Err(e) = r {
+            // Our RESUME, when delivered, is answered with the error.
+            if let Some(h) = self
+                .in_flight
+                .iter()
+                .find(|h| h.kind() == Some(RequestType::Resume))
+            {
+                let header = h.clone();
+                self.in_flight.retain(|x| x.seq != header.seq);
+                out.push(Deferred {
+                    header,
+                    response: Response::err(e.errno()),
+                });
+            }
+        }
+    }
+
+    fn members_left(&mut self, left: &[NodeId], out: &mut Vec<Deferred>) {
+        let old_server = self.server();
+        for &n in left {
+            self.valid.remove(&n);
+            match self.replica.node_failed(&mut self.log, n) {
+                Ok(0) => log_info!("log {}: node {n} left", self.tail()),
+                Ok(k) => log_warn!(
+                    "log {}: node {n} left with {k} regions marked: resyncing them",
+                    self.tail()
+                ),
+                Err(e) => log_error!("log {}: node {n} left: {e}", self.tail()),
+            }
+        }
+        if self.server() != old_server {
+            log_info!(
+                "log {}: the log device is now written by node {:?}",
+                self.tail(),
+                self.server()
+            );
+            self.server_check();
+            // FLUSHes the old server did not answer: answered here if this
+            // node is the server now, else sent again for the new one.
+            let flushes: Vec<RequestHeader> = self
+                .in_flight
+                .iter()
+                .filter(|h| h.kind() == Some(RequestType::Flush))
+                .cloned()
+                .collect();
+            for h in flushes {
+                if self.is_server() {
+                    let r = match self.log.flush(&[]) {
+                        Ok(_) => Response::ok(Vec::new()),
+                        Err(_) => Response::err(libc::EIO),
+                    };
+                    self.answer(h.seq, r, out);
+                } else {
+                    let hdr = Header::request(0, h.seq, RequestType::Flush, 0);
+                    if let Err(e) = self.send(self.me, &hdr, &[]) {
+                        log_error!("log {}: cannot resend a flush: {e}", self.tail());
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_checkpoint(&mut self, to: NodeId) {
+        let count = self.log.regions().count();
+        let (sync, clean, recovering) = self.replica.export(&self.log);
+        let cp = Checkpoint {
+            sync: &sync,
+            clean: &clean,
+            recovering,
+        };
+        let x = self.replica.export_ext();
+        let mut data = vec![0u8; Checkpoint::data_len(count).unwrap_or(0) + x.len()];
+        let Some(n) = cp.encode(&mut data) else {
+            log_error!("log {}: cannot encode a checkpoint", self.tail());
+            return;
+        };
+        data[n..n + x.len()].copy_from_slice(&x);
+        let h = Header {
+            request_type: CHECKPOINT_READY,
+            version: 0,
+            // cmirrord puts the sender's id in `seq`.
+            ..Header::request(0, self.me, RequestType::Resume, 0)
+        };
+        match self.send(to, &h, &data) {
+            Ok(()) => log_info!("log {}: sent the state to node {to}", self.tail()),
+            Err(e) => log_error!(
+                "log {}: cannot send the state to node {to}: {e}",
+                self.tail()
+            ),
+        }
+    }
+
+    /// The descriptor of the group connection, to poll.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.group.as_ref()?.fd()
+    }
+
+    /// Runs what the group connection has pending; returns the kernel
+    /// requests answered. If the connection failed (corosync stopped), the
+    /// requests waiting on it fail with `EIO`, and so do later ones until
+    /// the kernel resumes the log again.
+    pub fn dispatch(&mut self) -> Vec<Deferred> {
+        let Some(g) = self.group.as_mut() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        match g.dispatch() {
+            Ok(events) => {
+                for e in events {
+                    match e {
+                        GroupEvent::Message(from, data) => self.deliver_into(from, &data, &mut out),
+                        GroupEvent::Confchg(c) => out.extend(self.confchg(&c)),
+                    }
+                }
+            }
+            Err(e) => {
+                log_error!(
+                    "log {}: the CPG connection failed: {e}; the log's requests fail until it is resumed again",
+                    self.tail()
+                );
+                self.group = None;
+                self.phase = Phase::Out;
+                self.valid.clear();
+                self.queue.clear();
+                self.broken = true;
+                for header in std::mem::take(&mut self.in_flight) {
+                    out.push(Deferred {
+                        header,
+                        response: Response::err(libc::EIO),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// DTR: leaves the group if still in it.
+    pub fn destroy(&mut self) {
+        if self.group.is_some() {
+            self.leave();
+        }
+    }
+}
+
+/// A log's group on the node's corosync: one CPG connection per log.
+pub struct CpgGroup {
+    cpg: Cpg,
+    name: Vec<u8>,
+    me: NodeId,
+}
+
+impl CpgGroup {
+    /// Connects to corosync and joins group `name`.
+    pub fn join(name: &[u8]) -> io::Result<Self> {
+        let cpg = Cpg::new()?;
+        let me = cpg.local_nodeid()?;
+        cpg.join(name)?;
+        Ok(CpgGroup {
+            cpg,
+            name: name.to_vec(),
+            me,
+        })
+    }
+}
+
+impl Transport for CpgGroup {
+    fn local_node(&self) -> NodeId {
+        self.me
+    }
+
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.cpg.send(msg)
+    }
+
+    fn leave(&mut self) -> io::Result<()> {
+        self.cpg.leave(&self.name)
+    }
+
+    fn fd(&self) -> Option<RawFd> {
+        Some(self.cpg.fd().as_raw_fd())
+    }
+
+    fn dispatch(&mut self) -> io::Result<Vec<GroupEvent>> {
+        let ids = |v: &[Member]| v.iter().map(|m| m.nodeid).collect::<Vec<_>>();
+        Ok(self
+            .cpg
+            .dispatch()?
+            .into_iter()
+            .filter_map(|e| match e {
+                CpgEvent::Message { group, from, data } if group == self.name => {
+                    Some(GroupEvent::Message(from.nodeid, data))
+                }
+                CpgEvent::Confchg {
+                    group,
+                    members,
+                    left,
+                    joined,
+                } if group == self.name => Some(GroupEvent::Confchg(Confchg {
+                    members: ids(&members),
+                    left: left.iter().map(|(m, _)| m.nodeid).collect(),
+                    joined: ids(&joined),
+                })),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctr::parse_ctr;
+    use crate::device::LogDevice;
+    use crate::store::testing::MemStore;
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+
+    const UUID: &str = "LVM-clusterTest0000000000000000000000000000000000000000000000000001";
+    type Bus = Rc<RefCell<Vec<(NodeId, Vec<u8>)>>>;
+
+    struct Fake {
+        me: NodeId,
+        bus: Bus,
+    }
+
+    impl Transport for Fake {
+        fn local_node(&self) -> NodeId {
+            self.me
+        }
+        fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+            self.bus.borrow_mut().push((self.me, msg.to_vec()));
+            Ok(())
+        }
+        fn leave(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Nodes of one log, a totally ordered bus, the members, and what
+    /// each node's kernel got back.
+    struct Sim {
+        nodes: BTreeMap<NodeId, ClusterLog>,
+        bus: Bus,
+        members: Vec<NodeId>,
+        answers: BTreeMap<NodeId, Vec<Deferred>>,
+        seq: u32,
+    }
+
+    impl Sim {
+        fn new(table: &str, ids: &[NodeId], store: Option<&MemStore>) -> Self {
+            let nodes = ids
+                .iter()
+                .map(|&id| {
+                    let cfg = parse_ctr(table.as_bytes()).unwrap();
+                    let dev = store.map(|s| LogDevice {
+                        store: Box::new(s.clone()),
+                        name: "7:3".into(),
+                        hold: None,
+                    });
+                    (
+                        id,
+                        ClusterLog::new(UUID, DirtyLog::with_device(cfg, dev).unwrap()),
+                    )
+                })
+                .collect();
+            Sim {
+                nodes,
+                bus: Bus::default(),
+                members: Vec::new(),
+                answers: BTreeMap::new(),
+                seq: 0,
+            }
+        }
+
+        fn req(&mut self, ty: RequestType, data: &[u8]) -> Request {
+            self.seq += 1;
+            Request::new(UUID, 0, self.seq, ty, data)
+        }
+
+        /// A kernel request on `id`: the immediate answer, if any.
+        fn kernel(&mut self, id: NodeId, ty: RequestType, data: &[u8]) -> (u32, Option<Response>) {
+            let r = self.req(ty, data);
+            let n = self.nodes.get_mut(&id).unwrap();
+            let a = if ty == RequestType::Resume && !n.joined() {
+                let t = Fake {
+                    me: id,
+                    bus: self.bus.clone(),
+                };
+                // What was sent before the join is delivered before it;
+                // our RESUME after it.
+                let held = std::mem::take(&mut *self.bus.borrow_mut());
+                let n = self.nodes.get_mut(&id).unwrap();
+                let a = n.resume(Box::new(t), &r);
+                let ours = std::mem::replace(&mut *self.bus.borrow_mut(), held);
+                self.confchg(&[id], &[]);
+                self.bus.borrow_mut().extend(ours);
+                a
+            } else {
+                n.request(&r)
+            };
+            (r.header.seq, a)
+        }
+
+        fn confchg(&mut self, joined: &[NodeId], left: &[NodeId]) {
+            self.deliver();
+            self.members.retain(|m| !left.contains(m));
+            self.members.extend_from_slice(joined);
+            let c = Confchg {
+                members: self.members.clone(),
+                left: left.to_vec(),
+                joined: joined.to_vec(),
+            };
+            for &m in &self.members.clone() {
+                let out = self.nodes.get_mut(&m).unwrap().confchg(&c);
+                self.answers.entry(m).or_default().extend(out);
+            }
+        }
+
+        /// Delivers everything on the bus to the members, in order.
+        fn deliver(&mut self) {
+            loop {
+                let next = {
+                    let mut b = self.bus.borrow_mut();
+                    if b.is_empty() {
+                        break;
+                    }
+                    b.remove(0)
+                };
+                for &m in &self.members.clone() {
+                    let out = self.nodes.get_mut(&m).unwrap().deliver(next.0, &next.1);
+                    self.answers.entry(m).or_default().extend(out);
+                }
+            }
+        }
+
+        /// The answer `id`'s kernel got for request `seq`.
+        fn answer(&mut self, id: NodeId, seq: u32) -> Option<Response> {
+            self.deliver();
+            let a = self.answers.entry(id).or_default();
+            let i = a.iter().position(|d| d.header.seq == seq)?;
+            Some(a.remove(i).response)
+        }
+
+        /// A kernel request on `id` and its answer once the bus is quiet.
+        fn call(&mut self, id: NodeId, ty: RequestType, data: &[u8]) -> Response {
+            match self.kernel(id, ty, data) {
+                (_, Some(r)) => r,
+                (seq, None) => self.answer(id, seq).expect("no answer"),
+            }
+        }
+
+        fn u64s(r: &Response) -> Vec<u64> {
+            r.data
+                .chunks(8)
+                .map(|c| u64::from_ne_bytes(c.try_into().unwrap()))
+                .collect()
+        }
+
+        fn same_state(&self) {
+            let mut it = self.members.iter().map(|m| &self.nodes[m]);
+            let first = it.next().unwrap();
+            for n in it {
+                let (a, b) = (first.log.regions(), n.log.regions());
+                for w in 0..a.count().div_ceil(64) as usize {
+                    assert_eq!(a.sync_word(w), b.sync_word(w), "sync word {w}");
+                    assert_eq!(
+                        a.clean_bits().word(w),
+                        b.clean_bits().word(w),
+                        "clean word {w}"
+                    );
+                }
+                assert_eq!(first.replica.export_ext(), n.replica.export_ext());
+            }
+        }
+    }
+
+    fn r(v: u64) -> Vec<u8> {
+        v.to_ne_bytes().to_vec()
+    }
+
+    const A: NodeId = 1;
+    const B: NodeId = 2;
+    const C: NodeId = 3;
+
+    #[test]
+    fn a_joiner_gets_the_state_and_both_apply_the_same() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A, B], None);
+        assert_eq!(s.call(A, RequestType::Resume, &[]).error, 0);
+        assert!(s.nodes[&A].is_valid());
+        s.call(A, RequestType::MarkRegion, &r(3));
+        // B joins: it waits for A's checkpoint, then answers its RESUME.
+        let (seq, now) = s.kernel(B, RequestType::Resume, &[]);
+        assert!(now.is_none());
+        assert!(!s.nodes[&B].is_valid());
+        assert_eq!(s.answer(B, seq).unwrap().error, 0);
+        assert!(s.nodes[&B].is_valid());
+        assert!(s.nodes[&B].replica.is_marked_by(3, A), "marks handed over");
+        s.same_state();
+        // A region both have marked stays dirty until both clear it.
+        s.call(B, RequestType::MarkRegion, &r(3));
+        assert_eq!(
+            s.kernel(A, RequestType::ClearRegion, &r(3)).1,
+            Some(Response::ok(vec![]))
+        );
+        let c = s.call(B, RequestType::IsClean, &r(3));
+        assert_eq!(Sim::u64s(&c), vec![0]);
+        s.call(B, RequestType::ClearRegion, &r(3));
+        assert_eq!(Sim::u64s(&s.call(A, RequestType::IsClean, &r(3))), vec![1]);
+        s.same_state();
+        // Local requests stay local.
+        let n = s.call(B, RequestType::GetSyncCount, &[]);
+        assert_eq!(Sim::u64s(&n), vec![125]);
+        assert!(s.bus.borrow().is_empty());
+    }
+
+    #[test]
+    fn one_resync_at_a_time_across_nodes() {
+        let mut s = Sim::new("1000 clustered-core 8", &[A, B], None);
+        s.call(A, RequestType::Resume, &[]);
+        s.call(B, RequestType::Resume, &[]);
+        let w = s.call(A, RequestType::GetResyncWork, &[]);
+        assert_eq!(Sim::u64s(&w), vec![1, 0]);
+        assert_eq!(
+            Sim::u64s(&s.call(B, RequestType::GetResyncWork, &[])),
+            vec![0, 0]
+        );
+        let rec = s.call(B, RequestType::IsRemoteRecovering, &r(0));
+        assert_eq!(Sim::u64s(&rec)[0], 1);
+        let mut set = r(0);
+        set.extend(r(1));
+        s.call(A, RequestType::SetRegionSync, &set);
+        assert_eq!(
+            Sim::u64s(&s.call(B, RequestType::GetResyncWork, &[])),
+            vec![1, 1]
+        );
+        s.same_state();
+    }
+
+    #[test]
+    fn a_failed_nodes_regions_are_resynced_by_the_survivor() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A, B], None);
+        s.call(A, RequestType::Resume, &[]);
+        s.call(B, RequestType::Resume, &[]);
+        s.call(B, RequestType::MarkRegion, &r(7));
+        s.call(A, RequestType::MarkRegion, &r(9));
+        s.confchg(&[], &[B]);
+        assert_eq!(Sim::u64s(&s.call(A, RequestType::InSync, &r(7))), vec![0]);
+        assert_eq!(Sim::u64s(&s.call(A, RequestType::InSync, &r(9))), vec![1]);
+        assert_eq!(
+            Sim::u64s(&s.call(A, RequestType::GetResyncWork, &[])),
+            vec![1, 7]
+        );
+    }
+
+    #[test]
+    fn only_the_server_writes_and_flushes_wait_for_it() {
+        let store = MemStore::new(4096);
+        let mut s = Sim::new("1000 clustered-disk 7:3 8", &[A, B], Some(&store));
+        s.call(A, RequestType::Resume, &[]);
+        s.call(B, RequestType::Resume, &[]);
+        let clean_on_disk = |st: &MemStore, region: usize| {
+            st.0.borrow().data[1024 + region / 8] & (1 << (region % 8)) != 0
+        };
+        // All out of sync and dirty on a new log; resync region 5.
+        let mut set = r(5);
+        set.extend(r(1));
+        s.call(A, RequestType::SetRegionSync, &set);
+        s.call(B, RequestType::ClearRegion, &r(5));
+        // B's flush: answered once A (the server) wrote the device.
+        let (seq, now) = s.kernel(B, RequestType::Flush, &[]);
+        assert!(now.is_none());
+        assert_eq!(s.answer(B, seq).unwrap().error, 0);
+        assert!(clean_on_disk(&store, 5));
+        // B marks 5; A fails before B flushes: B is the server now and
+        // writes the whole log.
+        s.call(B, RequestType::MarkRegion, &r(5));
+        s.confchg(&[], &[A]);
+        store.0.borrow_mut().data[1024..1100].fill(0xFF);
+        assert_eq!(s.call(B, RequestType::Flush, &[]).error, 0);
+        assert!(!clean_on_disk(&store, 5), "B's mark is on the device");
+        assert!(!clean_on_disk(&store, 6), "the whole log was written");
+    }
+
+    #[test]
+    fn a_pending_flush_is_sent_again_when_the_server_fails() {
+        let store = MemStore::new(4096);
+        let mut s = Sim::new("1000 clustered-disk 7:3 8", &[A, B, C], Some(&store));
+        for n in [A, B, C] {
+            s.call(n, RequestType::Resume, &[]);
+        }
+        // C's flush is delivered; A fails before its reply goes out.
+        let (seq, now) = s.kernel(C, RequestType::Flush, &[]);
+        assert!(now.is_none());
+        let msg = s.bus.borrow_mut().remove(0);
+        for m in [B, C] {
+            let out = s.nodes.get_mut(&m).unwrap().deliver(msg.0, &msg.1);
+            assert!(out.is_empty());
+        }
+        s.bus.borrow_mut().clear(); // A's reply, lost with A
+        s.members.retain(|&m| m != A);
+        s.confchg(&[], &[A]);
+        assert_eq!(
+            s.answer(C, seq).map(|r| r.error),
+            Some(0),
+            "B answered the resent flush"
+        );
+    }
+
+    #[test]
+    fn malformed_group_input_is_dropped() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A], None);
+        s.call(A, RequestType::Resume, &[]);
+        let n = s.nodes.get_mut(&A).unwrap();
+        for bad in [&[][..], &[0u8; 100][..], &[0xFFu8; 300][..]] {
+            assert!(n.deliver(B, bad).is_empty());
+        }
+        // A checkpoint for this node while it holds the state: ignored.
+        let mut other = vec![0u8; clog::HEADER_LEN];
+        let h = Header::request(0, 1, RequestType::MarkRegion, 0);
+        clog::encode(A, &h, b"LVM-other", &[], &mut other).unwrap();
+        assert!(n.deliver(B, &other).is_empty());
+        assert_eq!(n.refused, 4);
+        assert_eq!(
+            Sim::u64s(&s.call(A, RequestType::GetSyncCount, &[])),
+            vec![125]
+        );
+    }
+
+    #[test]
+    fn leaving_and_rejoining_a_group_that_went_on() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A, B], None);
+        s.call(A, RequestType::Resume, &[]);
+        s.call(B, RequestType::Resume, &[]);
+        // B suspends: answered when its POSTSUSPEND comes back; it leaves.
+        assert_eq!(s.call(B, RequestType::Postsuspend, &[]).error, 0);
+        assert!(!s.nodes[&B].joined());
+        s.confchg(&[], &[B]);
+        s.call(A, RequestType::MarkRegion, &r(11));
+        // B resumes again: state from A, A's mark included.
+        s.call(B, RequestType::Resume, &[]);
+        assert!(s.nodes[&B].replica.is_marked_by(11, A));
+        s.same_state();
+    }
+}

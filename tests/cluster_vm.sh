@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of the cluster test (scripts/cluster.sh): one node of a
+# two-node corosync cluster in QEMU, serving a clustered mirror whose legs
+# and log are disks shared by both guests. Every node runs this script; the
+# steps meet at barriers, files in the run directory $RUN shared with the
+# host (a read-write 9p mount):
+#   $RUN/<step>.<node>   node <node> reached <step>
+#   $RUN/<step>.host     the host did <step> (killed a node, started one)
+#
+# Environment: NODE (1 or 2), BOOT (1; node 2 boots twice: 2 is its rejoin
+# after the host killed it), RUN, LOG_IMPL (rs or c), CLUSTER_LOG (disk or
+# core), CLUSTER_DAEMON (cmirrord or dm-logd), CMIRRORD, DMLOGD (paths).
+#
+# The story, node 1 (the CPG server, lowest nodeid) in one boot:
+#   corosync with both nodes, the daemon, the mirror created and resynced;
+#   both nodes write distinct ranges, each checks both;
+#   node 2 writes in a loop and the host kills its QEMU: node 1 goes on
+#   writing, then (cmirrord's recovery: a failed node's regions are resynced
+#   only at the next resume of a group that emptied) suspends and resumes
+#   its mirror and resyncs; the legs are compared;
+#   node 2 boots again, rejoins and gets the log state from node 1 (no full
+#   resync), both write again, both remove the mirror.
+# The host compares the leg images byte for byte against the data written.
+#
+# Output: KTAP per boot; the kernel log is checked at the end of each boot.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/modules.sh"
+. "$(dirname "$0")/kernel_log.sh"
+
+NODE=${NODE:?} BOOT=${BOOT:-1} RUN=${RUN:?}
+CLUSTER_LOG=${CLUSTER_LOG:-disk}
+CLUSTER_DAEMON=${CLUSTER_DAEMON:-cmirrord}
+PEER=$((3 - NODE))
+ME=$NODE
+[ "$BOOT" = 1 ] || ME=$NODE.$BOOT # barrier names of the second boot
+UUID=LVM-dmlogClusterTestVg000000000000001mirrorLv00000000000000000000001
+MIRROR=cm
+LOGDEV=cluster-mlog # cmirrord looks up a log maj:min in /dev/mapper only
+PAT=$RUN/pattern.bin # 64 MiB from the host; window S = MiB S..
+MIB=64
+
+ktap_header "cluster: node $NODE boot $BOOT, $CLUSTER_LOG log served by $CLUSTER_DAEMON"
+# --- barriers ------------------------------------------------------------------
+
+arrive() { : >"$RUN/$1.$ME"; }
+# await STEP WHO TIMEOUT_S: until $RUN/STEP.WHO exists.
+await() {
+	local i
+	for i in $(seq 1 $(($3 * 5))); do
+		[ -e "$RUN/$1.$2" ] && return 0
+		sleep 0.2
+	done
+	fail "waited ${3} s for '$1' of $2"
+}
+
+# --- devices -------------------------------------------------------------------
+
+disk() { # SERIAL: the shared disk the host attached with that serial
+	local b
+	for b in /sys/block/vd*; do
+		[ "$(cat "$b/serial" 2>/dev/null)" = "$1" ] && { echo "/dev/${b##*/}"; return 0; }
+	done
+	return 1
+}
+LEG0=$(disk dmlc-leg0) && LEG1=$(disk dmlc-leg1) && LOGDISK=$(disk dmlc-log) || {
+	echo "Bail out! the shared disks are missing: $(ls /sys/block)"
+	exit 1
+}
+SECT=$(sectors "$LEG0")
+NREG=$((SECT / 1024))
+
+pat_write() { # DEV S MIB OFFSET: window S of the pattern at OFFSET MiB
+	dd if="$PAT" bs=1M skip="$2" count="$3" status=none |
+		dd of="$1" bs=1M seek="$4" iflag=fullblock oflag=direct conv=notrunc status=none
+}
+pat_is() { # DEV S MIB OFFSET
+	cmp -s <(dd if="$PAT" bs=1M skip="$2" count="$3" status=none) \
+		<(dd if="$1" bs=1M skip="$4" count="$3" iflag=direct status=none)
+}
+# write_range S MIB OFFSET: through the mirror, then on both legs.
+write_range() {
+	local dev
+	dev=$(dm_node $MIRROR) || return 1
+	pat_write "$dev" "$1" "$2" "$3" || fail "writes to MiB $3..$(($3 + $2)) failed" || return 1
+	legs_hold "$@"
+}
+legs_hold() { # S MIB OFFSET
+	pat_is "$LEG0" "$@" || fail "leg 0 lacks window $1 at MiB $3" || return 1
+	pat_is "$LEG1" "$@" || fail "leg 1 lacks window $1 at MiB $3"
+}
+
+# The disk log's clean bits (hex, 16 bytes: 128 regions) at byte 1024.
+log_bits() {
+	[ "$CLUSTER_LOG" = disk ] || return 0
+	dd if="$LOGDISK" bs=512 skip=2 count=1 iflag=direct status=none | od -An -tx1 -N16 | tr -d ' \n'
+}
+
+log_args() {
+	if [ "$CLUSTER_LOG" = core ]; then
+		echo "userspace 3 $UUID clustered-core 1024"
+	else
+		echo "userspace 4 $UUID clustered-disk $(dm_devnum $LOGDEV) 1024"
+	fi
+}
+table() { echo "0 $SECT mirror $(log_args) 2 $(devnum "$LEG0") 0 $(devnum "$LEG1") 0"; }
+dms() { timeout -k 5 120 dmsetup "$@"; }
+
+# --- corosync and the daemon -------------------------------------------------
+
+CS_DIR=$WORK/corosync
+start_network() {
+	local ifc f
+	for f in /sys/class/net/*; do
+		[ "$(cat "$f/address")" = "52:54:00:77:00:0$NODE" ] && ifc=${f##*/}
+	done
+	[ -n "${ifc:-}" ] || fail "no interface with the cluster MAC" || return 1
+	ip link set lo up && ip link set "$ifc" up &&
+		ip addr add "10.77.0.$NODE/24" dev "$ifc"
+}
+start_corosync() {
+	local i
+	mkdir -p "$CS_DIR/state"
+	# Two nodes on the private network; no crypto (no authkey); a token
+	# with slack for emulation; state in $WORK (the host root is read-only).
+	cat >"$CS_DIR/corosync.conf" <<-EOF
+		totem {
+			version: 2
+			cluster_name: dmlogcluster
+			transport: knet
+			crypto_cipher: none
+			crypto_hash: none
+			token: 5000
+		}
+		nodelist {
+			node {
+				name: n1
+				nodeid: 1
+				ring0_addr: 10.77.0.1
+			}
+			node {
+				name: n2
+				nodeid: 2
+				ring0_addr: 10.77.0.2
+			}
+		}
+		quorum {
+			provider: corosync_votequorum
+			two_node: 1
+		}
+		logging {
+			to_stderr: yes
+			timestamp: on
+		}
+		system {
+			state_dir: $CS_DIR/state
+			allow_knet_handle_fallback: yes
+		}
+	EOF
+	corosync -f -c "$CS_DIR/corosync.conf" >"$RUN/corosync-$ME.log" 2>&1 </dev/null 9>&- &
+	echo $! >"$CS_DIR/pid"
+	for i in $(seq 1 600); do
+		[ "$(corosync-quorumtool -s 2>/dev/null | awk '/^Total votes:/ { print $3 }')" = 2 ] && return 0
+		sleep 0.2
+	done
+	corosync-quorumtool -s >&2
+	fail "corosync did not see both nodes in 120 s"
+}
+start_daemon() {
+	local i
+	if [ "$CLUSTER_DAEMON" = dm-logd ]; then
+		"$DMLOGD" --cluster >>"$RUN/dm-logd-$ME.log" 2>&1 </dev/null 9>&- &
+		echo $! >"$WORK/daemon.pid"
+		for i in $(seq 1 150); do
+			grep -q 'ready' "$RUN/dm-logd-$ME.log" && return 0
+			sleep 0.2
+		done
+		fail "dm-logd did not start"
+		return
+	fi
+	LD_LIBRARY_PATH=$(dirname "$CMIRRORD")/../../libdm stdbuf -oL -eL "$CMIRRORD" -f \
+		>>"$RUN/cmirrord-$ME.log" 2>&1 </dev/null 9>&- &
+	echo $! >"$WORK/daemon.pid"
+	for i in $(seq 1 150); do
+		grep -q 'Starting cmirrord' "$RUN/cmirrord-$ME.log" && return 0
+		sleep 0.2
+	done
+	fail "cmirrord did not start"
+}
+stop_pid() { # PIDFILE SIGNAL
+	local pid i
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	kill -"$2" "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+	return 1
+}
+
+t_setup() {
+	mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	mkdir -p "$WORK"
+	start_network && start_corosync || return 1
+	load_log_stack || fail "cannot load the dirty-log stack" || return 1
+	if [ "$LOG_IMPL" = c ]; then modprobe dm-log-userspace || return 1; fi
+	start_daemon || return 1
+	[ "$CLUSTER_LOG" = core ] ||
+		dms create $LOGDEV --table "0 $(sectors "$LOGDISK") linear $(devnum "$LOGDISK") 0"
+}
+
+# --- the steps -------------------------------------------------------------
+
+# Node 1 creates the mirror first (a master resume: empty group), resyncs it
+# from leg 0, and checks the legs.
+t_create_first() {
+	local t0=$SECONDS
+	dms create $MIRROR --table "$(table)" || return 1
+	wait_sync $MIRROR 600 || return 1
+	note "initial resync of $MIB MiB: $((SECONDS - t0)) s"
+	cmp -s <(dd if="$LEG0" bs=1M iflag=direct status=none) \
+		<(dd if="$LEG1" bs=1M iflag=direct status=none) ||
+		fail "legs differ after the initial resync"
+}
+
+# A node joining a live group gets the log state from the other: in sync
+# from its first status on, no resync of its own.
+t_create_joiner() {
+	local f
+	dms create $MIRROR --table "$(table)" || return 1
+	f=$(sync_fraction $MIRROR)
+	note "first status after joining: $f"
+	[ "$f" = "$NREG/$NREG" ] || fail "joined with $f regions in sync, not $NREG/$NREG (a full resync)"
+}
+
+# Each node writes its own range, then checks the other's.
+t_write_own() { # S OFFSET (16 MiB)
+	write_range "$1" 16 "$2"
+}
+
+t_killed() {
+	# Random 64 KiB writes, 16 in flight, over MiB 32-47 (32 regions) until
+	# the host kills this node: at the kill many regions are marked and
+	# writes are half done, on one leg and not the other.
+	fio --name=dying --filename="$(dm_node $MIRROR)" --rw=randwrite --bs=64k \
+		--ioengine=libaio --iodepth=16 --direct=1 --offset=32M --size=16M \
+		--time_based --runtime=3600 >/dev/null 2>&1 &
+	# Under emulation fio takes seconds to start: wait until 500 of its
+	# writes have completed.
+	local stat i w=0
+	stat=/sys/block/$(dmsetup info -c --noheadings -o blkdevname $MIRROR)/stat
+	for i in $(seq 1 600); do
+		w=$(awk '{ print $5 }' "$stat")
+		[ "$w" -ge 500 ] && break
+		sleep 0.2
+	done
+	echo "# fio: $w writes completed; log: $(log_bits)"
+	arrive kill-me
+	wait
+}
+
+# Node 1 while node 2 writes and dies: its own writes go on; after the kill
+# one more write must complete (the group dropped the dead node), then the
+# mirror is suspended and resumed, which recovers what node 2 left dirty.
+t_survive() {
+	local dev t0 n=0
+	dev=$(dm_node $MIRROR) || return 1
+	await kill-me 2 120 || return 1
+	note "log while node 2 writes: $(log_bits)"
+	[ "$CLUSTER_DAEMON" = cmirrord ] && pkill -USR1 -x cmirrord
+	while [ ! -e "$RUN/killed.host" ]; do
+		pat_write "$dev" $((48 + (n % 2) * 4)) 16 48 || fail "write $n before the kill failed" || return 1
+		n=$((n + 1))
+		[ $n -lt 400 ] || fail "the host did not kill node 2" || return 1
+	done
+	t0=$SECONDS
+	if [ "$CLUSTER_DAEMON" = dm-logd ]; then
+		# dm-logd's rule: the regions node 2 had marked go out of sync as
+		# the group sees it leave, and are resynced at once.
+		( while :; do sync_fraction $MIRROR; sleep 0.2; done ) >"$WORK/sync-samples" 2>/dev/null &
+		sampler=$!
+	fi
+	write_range 24 8 0 || return 1
+	note "$n writes of 16 MiB while node 2 wrote and died; the first write after the kill took $((SECONDS - t0)) s"
+	if [ -n "${sampler:-}" ]; then
+		wait_sync $MIRROR 600
+		kill $sampler
+		local low
+		low=$(awk -F/ '{ print $1 }' "$WORK/sync-samples" | sort -n | head -1)
+		note "lowest sync count after the kill: $low/$NREG"
+		[ "${low:-$NREG}" -lt "$NREG" ] ||
+			fail "node 2's marked regions were never out of sync after the kill" || return 1
+	fi
+}
+
+# cmirrord's recovery: a node's marks outlive it, so its regions stay dirty
+# on the disk log; when the group empties (this suspend) and forms again
+# (this resume, a "master resume"), the log is read back, those regions are
+# out of sync and resynced.
+t_recover() {
+	local f differ=0 mib
+	for mib in $(seq 32 47); do
+		same_range "$LEG0" "$LEG1" 1 "$mib" || differ=$((differ + 1))
+	done
+	note "before the recovery the legs differ in $differ of node 2's 16 MiB"
+	note "log before the suspend: $(log_bits)"
+	dms suspend $MIRROR && dms resume $MIRROR || return 1
+	f=$(sync_fraction $MIRROR)
+	note "right after the resume: $f regions in sync; log: $(log_bits)"
+	if [ "$CLUSTER_LOG" = disk ] && [ "$CLUSTER_DAEMON" = cmirrord ]; then
+		[ "${f%/*}" -lt "$NREG" ] ||
+			fail "no region out of sync after the resume: node 2's marked regions were lost" || return 1
+	fi
+	wait_sync $MIRROR 600 || return 1
+	cmp -s <(dd if="$LEG0" bs=1M iflag=direct status=none) \
+		<(dd if="$LEG1" bs=1M iflag=direct status=none) ||
+		fail "legs differ after the recovery"
+}
+
+t_remove() {
+	dms remove $MIRROR
+}
+
+t_teardown() {
+	local rc=0
+	dm_exists $LOGDEV && { dms remove $LOGDEV || rc=1; }
+	if [ "$CLUSTER_DAEMON" = dm-logd ]; then
+		stop_pid "$WORK/daemon.pid" TERM || fail "dm-logd did not stop on SIGTERM" || rc=1
+	else
+		stop_pid "$WORK/daemon.pid" KILL || rc=1 # cmirrord ignores TERM while it has logs
+	fi
+	stop_pid "$CS_DIR/pid" TERM || stop_pid "$CS_DIR/pid" KILL
+	unload_log_stack || fail "cannot unload the stack: $(grep -E '^dm_' /proc/modules)" || rc=1
+	return $rc
+}
+
+t_kernel_log() {
+	local bad
+	bad=$(run_log 2>/dev/null | grep -E "$BAD_LOG")
+	[ -z "$bad" ] || { printf '%s\n' "$bad" | head -40; return 1; }
+}
+
+# --- the run -----------------------------------------------------------------
+
+KLOG=$WORK/kernel.log
+mkdir -p "$WORK"
+dmesg_mark run-start
+dmesg -w >"$KLOG" 2>&1 &
+
+step() { # NAME FUNCTION...: a KTAP result; a failure ends this node's run
+	ktap_result "$@"
+	[ "$_ktap_fail" = 0 ] && return 0
+	arrive failed
+	echo "# node $NODE: stopping after a failed step"
+	ktap_finish
+	exit 1
+}
+
+step "network, corosync with both nodes, the $LOG_IMPL log stack, $CLUSTER_DAEMON" t_setup
+arrive up
+case "$NODE.$BOOT" in
+1.1)
+	step "the mirror created first here and resynced: legs identical" t_create_first
+	arrive created
+	step "waited for node 2: created" await created 2 300
+	step "16 MiB written here (MiB 0-15) while node 2 writes MiB 16-31" t_write_own 0 0
+	arrive wrote
+	step "waited for node 2: wrote" await wrote 2 300
+	step "node 2's writes on both legs" legs_hold 16 16 16
+	step "writes go on while node 2 writes and is killed" t_survive
+	step "suspend/resume, resync: legs identical" t_recover
+	arrive recovered
+	step "waited for node 2.2: up" await up 2.2 600
+	step "waited for node 2.2: created" await created 2.2 300
+	step "16 MiB written here (MiB 48-63) while the rejoined node 2 writes MiB 32-47" t_write_own 48 48
+	arrive wrote2
+	step "waited for node 2.2: wrote2" await wrote2 2.2 300
+	step "node 2's new writes on both legs" legs_hold 32 16 32
+	step "waited for node 2.2: removed" await removed 2.2 300
+	step "the mirror removed" t_remove
+	;;
+2.1)
+	step "waited for node 1: created" await created 1 900
+	step "the mirror created while node 1 has it: state from node 1, no resync" t_create_joiner
+	arrive created
+	step "16 MiB written here (MiB 16-31) while node 1 writes MiB 0-15" t_write_own 16 16
+	arrive wrote
+	step "waited for node 1: wrote" await wrote 1 300
+	step "node 1's writes on both legs" legs_hold 0 16 0
+	t_killed
+	;;
+2.2)
+	step "waited for node 1: recovered" await recovered 1 900
+	step "rejoined after the kill: state from node 1, no resync" t_create_joiner
+	arrive created
+	step "16 MiB written here (MiB 32-47) while node 1 writes MiB 48-63" t_write_own 32 32
+	arrive wrote2
+	step "waited for node 1: wrote2" await wrote2 1 300
+	step "node 1's new writes on both legs" legs_hold 48 16 48
+	step "the mirror removed" t_remove
+	arrive removed
+	;;
+esac
+step "the daemon and corosync stopped, the log stack unloaded" t_teardown
+step "kernel log: no warning, lockdep report or oops" t_kernel_log
+arrive done
+ktap_finish
