@@ -13,7 +13,7 @@
 #   make bench-scale  load/resume time and memory from 1 GiB to 2^31+1 regions
 #   make check-debug [IMPL="rs c"]   the suite + allocation-failure sweeps on the sanitizer kernel
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
-#   make check-cluster [IMPL="rs c"] [CLUSTER_LOGS="disk core"]   two QEMU nodes, corosync, a node killed
+#   make check-cluster [IMPL="rs c"] [CLUSTER_DAEMONS="dm-logd cmirrord"] [CLUSTER_LOGS="disk core"]   two QEMU nodes, a node killed
 #   make lvm2         build/reuse LVM2 2.03.16 with cmirrord and its test suite
 #   make daemon       build the userspace log daemon (target/release/dm-logd)
 #   make kernel       install the toolchain and build/reuse the test kernel
@@ -73,10 +73,12 @@ check-lvm2: module test-modules lvm2
 	@$(ROOT)/scripts/check-lvm2.sh
 
 # A clustered mirror on a two-node corosync cluster of QEMU guests sharing
-# its disks, cmirrord as the log server, a node killed under writes and
-# rebooted (scripts/check-cluster.sh, scripts/cluster.sh); ~10 min per run.
-check-cluster: module lvm2
-	@IMPL="$(IMPL)" CLUSTER_LOGS="$(CLUSTER_LOGS)" $(ROOT)/scripts/check-cluster.sh
+# its disks, dm-logd --cluster and cmirrord as the log server, a node killed
+# under writes and rebooted (scripts/check-cluster.sh, scripts/cluster.sh);
+# ~10 min per run.
+check-cluster: module daemon lvm2
+	@IMPL="$(IMPL)" CLUSTER_LOGS="$(CLUSTER_LOGS)" CLUSTER_DAEMONS="$(CLUSTER_DAEMONS)" \
+		$(ROOT)/scripts/check-cluster.sh
 
 module: $(KDIR_DEP)
 	+$(KMAKE) modules

@@ -236,17 +236,20 @@ impl Replica {
     }
 
     /// dm-logd's checkpoint extension ([`dm_log_shared::clog::ext`]): the
-    /// marks, the priority list and the scan position, encoded.
-    pub fn export_ext(&self) -> Vec<u8> {
+    /// marks, the priority list and the scan position, with `valid` (the
+    /// members holding the state, oldest first), encoded.
+    pub fn export_ext(&self, valid: &[NodeId]) -> Vec<u8> {
         let marks: Vec<(NodeId, u64)> = self
             .marks
             .iter()
             .flat_map(|(&r, nodes)| nodes.iter().map(move |&n| (n, r)))
             .collect();
-        let mut out = vec![0u8; ext::len(marks.len(), self.priority.len()).unwrap_or(0)];
+        let mut out =
+            vec![0u8; ext::len(marks.len(), self.priority.len(), valid.len()).unwrap_or(0)];
         let n = ext::encode(
             marks.into_iter(),
             &self.priority,
+            valid,
             self.sync_search,
             &mut out,
         )
@@ -433,7 +436,7 @@ mod tests {
         assert!(!jr.is_marked_by(2, A), "marks are not handed over");
         // dm-logd's extension hands them over, with the scan state.
         r.is_remote_recovering(&l, 120).unwrap();
-        let x = r.export_ext();
+        let x = r.export_ext(&[A]);
         let e = Ext::decode(&x, 125).unwrap();
         jr.import_ext(&e);
         assert!(jr.is_marked_by(2, A) && jr.is_marked_by(100, A));

@@ -193,6 +193,17 @@ impl DirtyLog {
         };
         let count = self.regions.count();
         let mut buf = vec![0u8; disk.area];
+        if self.cfg.clustered() {
+            // Another node may have written the shared device since this
+            // node last read or wrote it: read the device, not the cache.
+            if let Err(e) = disk.dev.store.drop_cache() {
+                log_warn!(
+                    "cannot drop the cached copy of log device {}: {}",
+                    disk.dev.name,
+                    errno::describe(&e)
+                );
+            }
+        }
         let read = disk.dev.store.read_exact_at(&mut buf, 0);
         let mut known = 0u64;
         match &read {

@@ -33,7 +33,7 @@
 //! through [`Transport`] and the log device, so that tests drive several
 //! members in one process.
 
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -109,7 +109,10 @@ enum Phase {
 /// What was delivered while waiting for a checkpoint.
 enum Queued {
     Message(NodeId, Vec<u8>),
+    /// A membership change: who left.
     Left(Vec<NodeId>),
+    /// Another joiner got its first checkpoint.
+    Valid(NodeId),
 }
 
 /// A clustered log on this node.
@@ -120,12 +123,16 @@ pub struct ClusterLog {
     group: Option<Box<dyn Transport>>,
     me: NodeId,
     phase: Phase,
-    /// Members holding the state (the server is the lowest).
-    valid: BTreeSet<NodeId>,
+    /// Members holding the state, in the order they got it: the first
+    /// one (the oldest) writes the device, so a join never moves that job.
+    valid: Vec<NodeId>,
+    /// The group's members, from the last membership change.
+    members: Vec<NodeId>,
     /// Delivered while [`Phase::Waiting`].
     queue: Vec<Queued>,
-    /// Our kernel's requests in the group, not answered yet.
-    in_flight: Vec<RequestHeader>,
+    /// Our kernel's requests in the group, not answered yet, and whether
+    /// each has been delivered back.
+    in_flight: Vec<(RequestHeader, bool)>,
     /// Messages refused as malformed.
     pub refused: u64,
     /// This node was in the group before (a core log's own state is stale
@@ -133,6 +140,8 @@ pub struct ClusterLog {
     was_member: bool,
     /// The group connection failed: routed requests fail until RESUME.
     broken: bool,
+    /// Messages corosync could not take yet (`CS_ERR_TRY_AGAIN`), in order.
+    outbox: VecDeque<Vec<u8>>,
 }
 
 fn words(values: &[u64]) -> Vec<u8> {
@@ -161,12 +170,14 @@ impl ClusterLog {
             group: None,
             me: 0,
             phase: Phase::Out,
-            valid: BTreeSet::new(),
+            valid: Vec::new(),
+            members: Vec::new(),
             queue: Vec::new(),
             in_flight: Vec::new(),
             refused: 0,
             was_member: false,
             broken: false,
+            outbox: VecDeque::new(),
         }
     }
 
@@ -185,15 +196,24 @@ impl ClusterLog {
         self.phase == Phase::Valid
     }
 
-    /// The group's name: the UUID with its NUL.
+    /// The group's name: the UUID with its NUL, cut to 127 characters
+    /// (as cmirrord does: a name holds at most 128 bytes).
     pub fn group_name(&self) -> Vec<u8> {
-        let mut n = self.uuid.as_bytes().to_vec();
+        let u = self.uuid.as_bytes();
+        let mut n = u[..u.len().min(127)].to_vec();
         n.push(0);
         n
     }
 
     fn server(&self) -> Option<NodeId> {
-        self.valid.iter().next().copied()
+        self.valid.first().copied()
+    }
+
+    /// `node` holds the state from now on (if it is still a member).
+    fn add_valid(&mut self, node: NodeId) {
+        if self.members.contains(&node) && !self.valid.contains(&node) {
+            self.valid.push(node);
+        }
     }
 
     fn is_server(&self) -> bool {
@@ -208,10 +228,41 @@ impl ClusterLog {
         let mut buf = vec![0u8; clog::HEADER_LEN + data.len()];
         let n = clog::encode(originator, header, self.uuid.as_bytes(), data, &mut buf)
             .map_err(|e| io::Error::other(format!("cannot encode a group message: {e:?}")))?;
-        match self.group.as_mut() {
-            Some(g) => g.send(&buf[..n]),
-            None => Err(io::Error::other("not in the group")),
+        buf.truncate(n);
+        if self.group.is_none() {
+            return Err(io::Error::other("not in the group"));
         }
+        // Behind messages still waiting, in order.
+        self.outbox.push_back(buf);
+        self.pump()
+    }
+
+    /// Sends what corosync could not take before; `Ok` also when some must
+    /// still wait ([`ClusterLog::has_outbox`]).
+    pub fn pump(&mut self) -> io::Result<()> {
+        let Some(g) = self.group.as_mut() else {
+            self.outbox.clear();
+            return Ok(());
+        };
+        while let Some(msg) = self.outbox.front() {
+            match g.send(msg) {
+                Ok(()) => {
+                    self.outbox.pop_front();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => {
+                    self.outbox.clear();
+                    self.broken = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether messages wait for corosync to take them.
+    pub fn has_outbox(&self) -> bool {
+        !self.outbox.is_empty()
     }
 
     /// RESUME from the kernel with `group` just joined (its name is
@@ -223,7 +274,10 @@ impl ClusterLog {
         self.broken = false;
         self.phase = Phase::Joining;
         self.valid.clear();
+        self.members.clear();
         self.queue.clear();
+        self.outbox.clear();
+        self.in_flight.clear();
         self.route(req)
     }
 
@@ -238,10 +292,16 @@ impl ClusterLog {
             return Some(Response::err(libc::EIO));
         }
         if self.group.is_none() {
-            // Suspended, or the kernel never resumed it: this node alone,
-            // without writing the shared device.
-            let me = self.me;
-            return Some(self.apply(me, ty, &req.data, false));
+            // Not in the group (suspended, never resumed, or the join
+            // failed): what only reads is answered from this node's copy;
+            // what would change the shared state cannot be done.
+            return Some(match ty {
+                RequestType::IsClean | RequestType::StatusInfo => {
+                    let me = self.me;
+                    self.apply(me, ty, &req.data, false)
+                }
+                _ => Response::err(libc::EIO),
+            });
         }
         self.route(req)
     }
@@ -261,7 +321,7 @@ impl ClusterLog {
             // Acknowledged at once, as cmirrord does: nothing waits on it.
             return Some(Response::ok(Vec::new()));
         }
-        self.in_flight.push(req.header.clone());
+        self.in_flight.push((req.header.clone(), false));
         None
     }
 
@@ -341,9 +401,19 @@ impl ClusterLog {
     }
 
     fn answer(&mut self, seq: u32, response: Response, out: &mut Vec<Deferred>) {
-        if let Some(i) = self.in_flight.iter().position(|h| h.seq == seq) {
-            let header = self.in_flight.remove(i);
+        if let Some(i) = self.in_flight.iter().position(|(h, _)| h.seq == seq) {
+            let (header, _) = self.in_flight.remove(i);
             out.push(Deferred { header, response });
+        }
+    }
+
+    /// Fails every request waiting on the group with `EIO`.
+    fn fail_in_flight(&mut self, out: &mut Vec<Deferred>) {
+        for (header, _) in std::mem::take(&mut self.in_flight) {
+            out.push(Deferred {
+                header,
+                response: Response::err(libc::EIO),
+            });
         }
     }
 
@@ -387,13 +457,10 @@ impl ClusterLog {
         match m.kind {
             Kind::CheckpointReady => self.checkpoint(from, m.originator, m.data, out),
             Kind::Reply(ty) => {
-                // Only FLUSH waits for the server, and only the requester
-                // cares; a reply from a node that is not the server is
-                // refused.
-                if ty == RequestType::Flush
-                    && m.originator == self.me
-                    && Some(from) == self.server()
-                {
+                // Only FLUSH waits for the node that writes the device, and
+                // only the requester cares. Only a node that wrote replies
+                // (the writer may have changed since).
+                if ty == RequestType::Flush && m.originator == self.me {
                     let r = Response {
                         error: m.header.error,
                         data: Vec::new(),
@@ -403,6 +470,15 @@ impl ClusterLog {
             }
             Kind::Request(ty) => {
                 let mine = from == self.me;
+                if mine {
+                    if let Some(f) = self
+                        .in_flight
+                        .iter_mut()
+                        .find(|(h, _)| h.seq == m.header.seq)
+                    {
+                        f.1 = true;
+                    }
+                }
                 if ty == RequestType::Postsuspend {
                     if mine {
                         self.leave();
@@ -412,6 +488,14 @@ impl ClusterLog {
                 }
                 let write = self.is_server();
                 let r = self.apply(from, ty, m.data, write);
+                log_debug!(
+                    "log {}: node {from} {} seq {} ({} bytes) applied: {}",
+                    self.tail(),
+                    ty.name(),
+                    m.header.seq,
+                    m.data.len(),
+                    r.error
+                );
                 if ty == RequestType::Flush && write && !mine {
                     let h = Header {
                         request_type: RequestType::Flush as u32 | RESPONSE,
@@ -430,13 +514,16 @@ impl ClusterLog {
     }
 
     fn checkpoint(&mut self, from: NodeId, to: NodeId, data: &[u8], out: &mut Vec<Deferred>) {
-        let first_for_joiner = !self.valid.contains(&to);
-        if to != self.me || self.phase != Phase::Waiting {
-            // Another joiner's: it holds the state from now on.
-            if first_for_joiner && self.phase == Phase::Valid {
-                self.valid.insert(to);
-                self.server_check();
+        if to != self.me {
+            // Another joiner's: it holds the state from its first one on.
+            match self.phase {
+                Phase::Valid => self.add_valid(to),
+                Phase::Joining | Phase::Waiting => self.queue.push(Queued::Valid(to)),
+                Phase::Out => {}
             }
+            return;
+        }
+        if self.phase != Phase::Waiting {
             return;
         }
         let count = self.log.regions().count();
@@ -471,7 +558,14 @@ impl ClusterLog {
         self.replica.import_ext(&x);
         self.was_member = true;
         self.phase = Phase::Valid;
-        self.valid.insert(self.me);
+        // The holders as the sender saw them at our join; what changed
+        // them since is in the queue, and we hold the state from this
+        // checkpoint's place in it on.
+        self.valid.clear();
+        for n in x.valid() {
+            self.add_valid(n);
+        }
+        self.queue.push(Queued::Valid(self.me));
         log_info!(
             "log {}: state from node {from}: {} of {} regions in sync, nodes marking: {:?}",
             self.tail(),
@@ -480,10 +574,16 @@ impl ClusterLog {
             self.replica.marking_nodes()
         );
         self.server_check();
+        self.replay(out);
+    }
+
+    /// Applies what was delivered while waiting, in order.
+    fn replay(&mut self, out: &mut Vec<Deferred>) {
         for q in std::mem::take(&mut self.queue) {
             match q {
                 Queued::Message(f, msg) => self.deliver_into(f, &msg, out),
-                Queued::Left(nodes) => self.members_left(&nodes, out),
+                Queued::Left(left) => self.members_left(&left, out),
+                Queued::Valid(n) => self.add_valid(n),
             }
         }
     }
@@ -503,7 +603,9 @@ impl ClusterLog {
         }
         self.phase = Phase::Out;
         self.valid.clear();
+        self.members.clear();
         self.queue.clear();
+        self.outbox.clear();
         log_info!("log {}: left the group", self.tail());
     }
 
@@ -513,51 +615,62 @@ impl ClusterLog {
         match self.phase {
             Phase::Out => {}
             Phase::Joining if c.joined.contains(&self.me) => {
-                let old: BTreeSet<NodeId> = c
+                self.members = c.members.clone();
+                let old: Vec<NodeId> = c
                     .members
                     .iter()
                     .filter(|n| !c.joined.contains(n))
                     .copied()
                     .collect();
+                // Delivered before our join: not ours to apply.
+                self.queue.clear();
                 if old.is_empty() {
-                    // First in the group (with whoever joined at once):
-                    // start from this node's own state.
-                    self.valid = c.joined.iter().copied().collect();
+                    // First in the group (with whoever joined at once, in
+                    // node id order): start from this node's own state.
+                    let mut first = c.joined.clone();
+                    first.sort_unstable();
+                    self.valid = first;
                     self.phase = Phase::Valid;
                     self.start_alone(&mut out);
                 } else {
+                    // Until the state comes, `valid` holds who may send it.
                     self.valid = old;
                     self.phase = Phase::Waiting;
                     log_info!(
-                        "log {}: joined, waiting for the state from {:?}",
+                        "log {}: joined, waiting for the state from one of {:?}",
                         self.tail(),
                         self.valid
                     );
                 }
-                // Queued before our join: not ours to apply.
-                self.queue.clear();
             }
             Phase::Joining => {}
             Phase::Waiting => {
+                self.members = c.members.clone();
                 if !c.left.is_empty() {
                     self.queue.push(Queued::Left(c.left.clone()));
-                    for n in &c.left {
-                        self.valid.remove(n);
-                    }
+                    self.valid.retain(|n| !c.left.contains(n));
                     if self.valid.is_empty() {
-                        // Everyone who held the state is gone.
+                        // Everyone who could send the state is gone.
                         log_warn!(
                             "log {}: every member holding the state left before sending it: starting from this node's own",
                             self.tail()
                         );
-                        self.valid.insert(self.me);
+                        self.valid.push(self.me);
                         self.phase = Phase::Valid;
-                        self.queue.clear();
+                        // What was delivered since our join, our RESUME
+                        // among it, applies to our own state.
+                        let queued = std::mem::take(&mut self.queue);
                         self.start_alone(&mut out);
+                        self.queue = queued
+                            .into_iter()
+                            .filter(|q| matches!(q, Queued::Message(..)))
+                            .collect();
+                        self.replay(&mut out);
                     }
                 }
             }
             Phase::Valid => {
+                self.members = c.members.clone();
                 self.members_left(&c.left, &mut out);
                 let me = self.me;
                 for &j in c.joined.iter().filter(|&&j| j != me) {
@@ -579,6 +692,8 @@ impl ClusterLog {
             }
         }
         self.was_member = true;
+        // Marks, resync owner and scan position of a group that is gone.
+        self.replica = Replica::new();
         let r = self.log.resume();
         self.replica.resume();
         if let Err(e) = &r {
@@ -593,13 +708,13 @@ impl ClusterLog {
         self.server_check();
         if let Err(e) = r {
             // Our RESUME, when delivered, is answered with the error.
-            if let Some(h) = self
+            if let Some((h, _)) = self
                 .in_flight
                 .iter()
-                .find(|h| h.kind() == Some(RequestType::Resume))
+                .find(|(h, _)| h.kind() == Some(RequestType::Resume))
             {
                 let header = h.clone();
-                self.in_flight.retain(|x| x.seq != header.seq);
+                self.in_flight.retain(|(x, _)| x.seq != header.seq);
                 out.push(Deferred {
                     header,
                     response: Response::err(e.errno()),
@@ -611,7 +726,7 @@ impl ClusterLog {
     fn members_left(&mut self, left: &[NodeId], out: &mut Vec<Deferred>) {
         let old_server = self.server();
         for &n in left {
-            self.valid.remove(&n);
+            self.valid.retain(|&v| v != n);
             match self.replica.node_failed(&mut self.log, n) {
                 Ok(0) => log_info!("log {}: node {n} left", self.tail()),
                 Ok(k) => log_warn!(
@@ -628,13 +743,15 @@ impl ClusterLog {
                 self.server()
             );
             self.server_check();
-            // FLUSHes the old server did not answer: answered here if this
-            // node is the server now, else sent again for the new one.
+            // FLUSHes the old server applied but did not answer: answered
+            // here if this node writes now, else sent again for the new
+            // writer. One not delivered yet is applied by the new writer
+            // when it comes.
             let flushes: Vec<RequestHeader> = self
                 .in_flight
                 .iter()
-                .filter(|h| h.kind() == Some(RequestType::Flush))
-                .cloned()
+                .filter(|(h, delivered)| *delivered && h.kind() == Some(RequestType::Flush))
+                .map(|(h, _)| h.clone())
                 .collect();
             for h in flushes {
                 if self.is_server() {
@@ -661,7 +778,7 @@ impl ClusterLog {
             clean: &clean,
             recovering,
         };
-        let x = self.replica.export_ext();
+        let x = self.replica.export_ext(&self.valid);
         let mut data = vec![0u8; Checkpoint::data_len(count).unwrap_or(0) + x.len()];
         let Some(n) = cp.encode(&mut data) else {
             log_error!("log {}: cannot encode a checkpoint", self.tail());
@@ -716,12 +833,7 @@ impl ClusterLog {
                 self.valid.clear();
                 self.queue.clear();
                 self.broken = true;
-                for header in std::mem::take(&mut self.in_flight) {
-                    out.push(Deferred {
-                        header,
-                        response: Response::err(libc::EIO),
-                    });
-                }
+                self.fail_in_flight(&mut out);
             }
         }
         out
@@ -815,6 +927,8 @@ mod tests {
     struct Fake {
         me: NodeId,
         bus: Bus,
+        /// Sends refused with `WouldBlock` before the next one is taken.
+        busy: Rc<std::cell::Cell<u32>>,
     }
 
     impl Transport for Fake {
@@ -822,6 +936,10 @@ mod tests {
             self.me
         }
         fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+            if self.busy.get() > 0 {
+                self.busy.set(self.busy.get() - 1);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             self.bus.borrow_mut().push((self.me, msg.to_vec()));
             Ok(())
         }
@@ -838,6 +956,7 @@ mod tests {
         members: Vec<NodeId>,
         answers: BTreeMap<NodeId, Vec<Deferred>>,
         seq: u32,
+        busy: Rc<std::cell::Cell<u32>>,
     }
 
     impl Sim {
@@ -863,6 +982,7 @@ mod tests {
                 members: Vec::new(),
                 answers: BTreeMap::new(),
                 seq: 0,
+                busy: Rc::default(),
             }
         }
 
@@ -879,6 +999,7 @@ mod tests {
                 let t = Fake {
                     me: id,
                     bus: self.bus.clone(),
+                    busy: self.busy.clone(),
                 };
                 // What was sent before the join is delivered before it;
                 // our RESUME after it.
@@ -963,7 +1084,10 @@ mod tests {
                         "clean word {w}"
                     );
                 }
-                assert_eq!(first.replica.export_ext(), n.replica.export_ext());
+                assert_eq!(
+                    first.replica.export_ext(&first.valid),
+                    n.replica.export_ext(&n.valid)
+                );
             }
         }
     }
@@ -1134,5 +1258,125 @@ mod tests {
         s.call(B, RequestType::Resume, &[]);
         assert!(s.nodes[&B].replica.is_marked_by(11, A));
         s.same_state();
+    }
+
+    #[test]
+    fn messages_corosync_refuses_wait_in_order() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A], None);
+        s.call(A, RequestType::Resume, &[]);
+        s.busy.set(3);
+        let (m, now) = s.kernel(A, RequestType::MarkRegion, &r(4));
+        assert!(now.is_none());
+        let (c, _) = s.kernel(A, RequestType::IsClean, &r(4));
+        assert!(s.bus.borrow().is_empty(), "corosync took nothing yet");
+        let n = s.nodes.get_mut(&A).unwrap();
+        assert!(n.has_outbox());
+        for _ in 0..3 {
+            n.pump().unwrap();
+        }
+        assert!(!n.has_outbox());
+        assert_eq!(s.answer(A, m).unwrap().error, 0);
+        assert_eq!(Sim::u64s(&s.answer(A, c).unwrap()), vec![0], "marked first");
+    }
+
+    #[test]
+    fn the_oldest_holder_writes_and_two_joiners_agree_on_it() {
+        let store = MemStore::new(4096);
+        let mut s = Sim::new("1000 clustered-disk 7:3 8", &[A, B, C], Some(&store));
+        s.call(C, RequestType::Resume, &[]);
+        // A and B join in one membership change.
+        let (ra, _) = {
+            let held = std::mem::take(&mut *s.bus.borrow_mut());
+            let mut sent = Vec::new();
+            for id in [A, B] {
+                let r = s.req(RequestType::Resume, &[]);
+                let t = Fake {
+                    me: id,
+                    bus: s.bus.clone(),
+                    busy: s.busy.clone(),
+                };
+                assert!(s
+                    .nodes
+                    .get_mut(&id)
+                    .unwrap()
+                    .resume(Box::new(t), &r)
+                    .is_none());
+                sent.push(r.header.seq);
+            }
+            let ours = std::mem::replace(&mut *s.bus.borrow_mut(), held);
+            s.confchg(&[A, B], &[]);
+            s.bus.borrow_mut().extend(ours);
+            (sent[0], sent[1])
+        };
+        assert_eq!(s.answer(A, ra).map(|r| r.error), Some(0));
+        for n in [A, B, C] {
+            assert_eq!(s.nodes[&n].server(), Some(C), "node {n}");
+        }
+        s.same_state();
+        // C leaves: the next oldest writes, for everyone alike.
+        s.confchg(&[], &[C]);
+        let w: Vec<_> = [A, B].iter().map(|n| s.nodes[n].server()).collect();
+        assert_eq!(w[0], w[1]);
+        assert_eq!(s.call(B, RequestType::Flush, &[]).error, 0);
+    }
+
+    #[test]
+    fn a_checkpoint_for_a_joiner_that_left_makes_nobody_valid() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A, B], None);
+        s.call(B, RequestType::Resume, &[]);
+        // A joins; B's checkpoint for it is ordered after A's departure.
+        let r = s.req(RequestType::Resume, &[]);
+        let t = Fake {
+            me: A,
+            bus: s.bus.clone(),
+            busy: s.busy.clone(),
+        };
+        s.nodes.get_mut(&A).unwrap().resume(Box::new(t), &r);
+        s.bus.borrow_mut().clear();
+        s.members.push(A);
+        let c = Confchg {
+            members: vec![B, A],
+            left: vec![],
+            joined: vec![A],
+        };
+        s.nodes.get_mut(&B).unwrap().confchg(&c);
+        let cp = s.bus.borrow_mut().remove(0);
+        let gone = Confchg {
+            members: vec![B],
+            left: vec![A],
+            joined: vec![],
+        };
+        let b = s.nodes.get_mut(&B).unwrap();
+        b.confchg(&gone);
+        b.deliver(cp.0, &cp.1);
+        assert_eq!(b.valid, vec![B], "the departed joiner is not a holder");
+    }
+
+    #[test]
+    fn starting_alone_forgets_the_old_groups_resync() {
+        let mut s = Sim::new("1000 clustered-core 8", &[A, B], None);
+        s.call(A, RequestType::Resume, &[]);
+        s.call(B, RequestType::Resume, &[]);
+        assert_eq!(
+            Sim::u64s(&s.call(B, RequestType::GetResyncWork, &[])),
+            vec![1, 0]
+        );
+        for n in [B, A] {
+            s.call(n, RequestType::Postsuspend, &[]);
+            s.confchg(&[], &[n]);
+        }
+        s.call(A, RequestType::Resume, &[]);
+        assert_eq!(
+            Sim::u64s(&s.call(A, RequestType::GetResyncWork, &[])),
+            vec![1, 0]
+        );
+    }
+
+    #[test]
+    fn out_of_the_group_nothing_changes_the_shared_state() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A], None);
+        assert_eq!(s.call(A, RequestType::MarkRegion, &r(1)).error, -libc::EIO);
+        assert_eq!(s.call(A, RequestType::Flush, &[]).error, -libc::EIO);
+        assert_eq!(s.call(A, RequestType::IsClean, &r(1)).error, 0);
     }
 }

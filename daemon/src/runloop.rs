@@ -116,7 +116,9 @@ pub fn run(
         let groups = server.group_fds();
         let mut fds = vec![sock.as_fd().as_raw_fd(), signals.as_fd().as_raw_fd()];
         fds.extend(groups.iter().map(|(_, fd)| *fd));
-        let ready = poll_raw(&fds, -1)?;
+        // Messages corosync refused for now: try again in 10 ms.
+        let timeout = if server.pump_groups() { 10 } else { -1 };
+        let ready = poll_raw(&fds, timeout)?;
         for (i, (key, _)) in groups.iter().enumerate() {
             if ready[2 + i] {
                 for (seq, payload) in server.group_ready(key) {

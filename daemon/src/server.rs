@@ -114,6 +114,19 @@ impl Server {
             .collect()
     }
 
+    /// Sends the group messages corosync could not take before; returns
+    /// whether some still wait (poll again soon).
+    pub fn pump_groups(&mut self) -> bool {
+        let mut waiting = false;
+        for (k, c) in self.clusters.iter_mut() {
+            if let Err(e) = c.pump() {
+                log_error!("log {}: cannot send to the group: {e}", uuid_tail(&k.0));
+            }
+            waiting |= c.has_outbox();
+        }
+        waiting
+    }
+
     /// Handles one request: its reply payload now, or `None` when a
     /// cluster log answers it later ([`Server::group_ready`]).
     pub fn submit(&mut self, req: &Request) -> Option<Vec<u8>> {
@@ -225,7 +238,7 @@ impl Server {
                     }
                     Err(e) => {
                         log_error!(
-                            "log {tail}: cannot join the log's CPG group (is corosync running?): {e}"
+                            "log {tail}: cannot join the log's CPG group (is corosync running?): {e}; its writes fail until a resume joins"
                         );
                         Some(Response::err(libc::EIO))
                     }

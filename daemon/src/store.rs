@@ -19,6 +19,11 @@ pub trait Store {
     fn write_all_at(&mut self, buf: &[u8], off: u64) -> io::Result<()>;
     /// Makes the written data durable (`fdatasync`).
     fn sync_data(&mut self) -> io::Result<()>;
+    /// Drops what this node caches of the device, so that the next read
+    /// sees what another node wrote (a shared cluster log device).
+    fn drop_cache(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<S: Store + ?Sized> Store for Box<S> {
@@ -32,6 +37,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
 
     fn sync_data(&mut self) -> io::Result<()> {
         (**self).sync_data()
+    }
+
+    fn drop_cache(&mut self) -> io::Result<()> {
+        (**self).drop_cache()
     }
 }
 
@@ -58,6 +67,10 @@ impl Store for FileStore {
 
     fn sync_data(&mut self) -> io::Result<()> {
         self.file.sync_data()
+    }
+
+    fn drop_cache(&mut self) -> io::Result<()> {
+        crate::sys::drop_page_cache(&self.file)
     }
 }
 

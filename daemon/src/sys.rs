@@ -275,6 +275,20 @@ pub fn poll_raw(fds: &[RawFd], timeout_ms: i32) -> io::Result<Vec<bool>> {
         .collect())
 }
 
+/// Drops the clean page-cache pages of `file` (`POSIX_FADV_DONTNEED`), so
+/// that reads go to the device; dirty pages are written back first.
+pub fn drop_page_cache(file: &std::fs::File) -> io::Result<()> {
+    file.sync_data()?;
+    // SAFETY: a plain syscall on a descriptor `file` owns, for the whole
+    // file (offset 0, length 0 = to the end).
+    let e = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if e == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(e))
+    }
+}
+
 /// `CAP_NET_ADMIN`: needed to join the connector group (in principle; see
 /// [`missing_capabilities`]).
 pub const CAP_NET_ADMIN: u32 = 12;

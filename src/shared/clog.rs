@@ -412,23 +412,28 @@ impl fmt::Write for TextWriter<'_> {
 /// extension is longer than cmirrord's layout, which cmirrord refuses:
 /// groups with cmirrord members are not supported.
 ///
+/// It also carries the members holding the state, in the order they got it
+/// (the first one writes a shared log device).
+///
 /// Layout, all little-endian: [`MAGIC`](ext::MAGIC), `u32` marks, `u32`
-/// priority regions, `u64` resync scan position, then the marks (`u32`
-/// node, `u64` region each), then the priority list (`u64` each, the last
-/// one taken first).
+/// priority regions, `u32` members, `u64` resync scan position, then the
+/// marks (`u32` node, `u64` region each), the priority list (`u64` each,
+/// the last one taken first) and the members (`u32` node ids).
 pub mod ext {
     /// The first bytes of the extension.
-    pub const MAGIC: [u8; 8] = *b"DMLOGDx1";
+    pub const MAGIC: [u8; 8] = *b"DMLOGDx2";
     /// Bytes before the entries.
-    pub const HEAD_LEN: usize = 24;
+    pub const HEAD_LEN: usize = 28;
     /// Bytes per mark.
     pub const MARK_LEN: usize = 12;
 
-    /// Bytes of an extension with `marks` marks and `priority` regions.
-    pub fn len(marks: usize, priority: usize) -> Option<usize> {
+    /// Bytes of an extension with `marks` marks, `priority` regions and
+    /// `valid` members.
+    pub fn len(marks: usize, priority: usize, valid: usize) -> Option<usize> {
         marks
             .checked_mul(MARK_LEN)?
             .checked_add(priority.checked_mul(8)?)?
+            .checked_add(valid.checked_mul(4)?)?
             .checked_add(HEAD_LEN)
     }
 
@@ -437,6 +442,7 @@ pub mod ext {
     pub struct Ext<'a> {
         marks: &'a [u8],
         priority: &'a [u8],
+        valid: &'a [u8],
         /// One past the last region the resync scan handed out.
         pub sync_search: u64,
     }
@@ -467,6 +473,12 @@ pub mod ext {
             (0..b.len() / 8).map(move |i| u64_at(b, i * 8))
         }
 
+        /// The members holding the state, oldest first.
+        pub fn valid(&self) -> impl Iterator<Item = u32> + 'a {
+            let b = self.valid;
+            (0..b.len() / 4).map(move |i| u32_at(b, i * 4))
+        }
+
         /// Decodes an extension whose regions are all below `regions`;
         /// `None` if it is malformed.
         pub fn decode(data: &'a [u8], regions: u64) -> Option<Self> {
@@ -475,14 +487,17 @@ pub mod ext {
             }
             let n_marks = u32_at(data, 8) as usize;
             let n_prio = u32_at(data, 12) as usize;
-            if len(n_marks, n_prio)? != data.len() {
+            let n_valid = u32_at(data, 16) as usize;
+            if len(n_marks, n_prio, n_valid)? != data.len() {
                 return None;
             }
             let split = HEAD_LEN + n_marks * MARK_LEN;
+            let split2 = split + n_prio * 8;
             let ext = Ext {
                 marks: &data[HEAD_LEN..split],
-                priority: &data[split..],
-                sync_search: u64_at(data, 16),
+                priority: &data[split..split2],
+                valid: &data[split2..],
+                sync_search: u64_at(data, 20),
             };
             let in_range = |r: u64| r < regions;
             if !ext.marks().all(|(_, r)| in_range(r)) || !ext.priority().all(in_range) {
@@ -497,18 +512,20 @@ pub mod ext {
     pub fn encode(
         marks: impl ExactSizeIterator<Item = (u32, u64)>,
         priority: &[u64],
+        valid: &[u32],
         sync_search: u64,
         out: &mut [u8],
     ) -> Option<usize> {
         let n = marks.len();
-        let total = len(n, priority.len())?;
+        let total = len(n, priority.len(), valid.len())?;
         if out.len() < total {
             return None;
         }
         out[..8].copy_from_slice(&MAGIC);
         out[8..12].copy_from_slice(&u32::try_from(n).ok()?.to_le_bytes());
         out[12..16].copy_from_slice(&u32::try_from(priority.len()).ok()?.to_le_bytes());
-        out[16..24].copy_from_slice(&sync_search.to_le_bytes());
+        out[16..20].copy_from_slice(&u32::try_from(valid.len()).ok()?.to_le_bytes());
+        out[20..28].copy_from_slice(&sync_search.to_le_bytes());
         for (i, (node, region)) in marks.enumerate() {
             let at = HEAD_LEN + i * MARK_LEN;
             out[at..at + 4].copy_from_slice(&node.to_le_bytes());
@@ -517,6 +534,10 @@ pub mod ext {
         let base = HEAD_LEN + n * MARK_LEN;
         for (i, r) in priority.iter().enumerate() {
             out[base + i * 8..base + i * 8 + 8].copy_from_slice(&r.to_le_bytes());
+        }
+        let base = base + priority.len() * 8;
+        for (i, v) in valid.iter().enumerate() {
+            out[base + i * 4..base + i * 4 + 4].copy_from_slice(&v.to_le_bytes());
         }
         Some(total)
     }

@@ -8,8 +8,9 @@
 //! [`CpgEvent`]s owned by the dispatching thread, which
 //! [`Cpg::dispatch`] returns: the rest of the daemon sees plain values.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{BorrowedFd, RawFd};
 
 /// `cs_error_t` values used here (`corosync/corotypes.h`).
@@ -17,8 +18,8 @@ const CS_OK: i32 = 1;
 const CS_ERR_TRY_AGAIN: i32 = 6;
 /// `CS_DISPATCH_ALL`.
 const CS_DISPATCH_ALL: i32 = 2;
-/// `CPG_TYPE_AGREED`: total order.
-const CPG_TYPE_AGREED: i32 = 0;
+/// `CPG_TYPE_AGREED` (`UNORDERED`, `FIFO`, `AGREED`, `SAFE`): total order.
+const CPG_TYPE_AGREED: i32 = 2;
 /// `CPG_MAX_NAME_LENGTH`.
 pub const CPG_MAX_NAME_LENGTH: usize = 128;
 
@@ -254,7 +255,7 @@ fn cpg_name(name: &[u8]) -> io::Result<CpgName> {
     Ok(n)
 }
 
-/// How often a send or join answered `CS_ERR_TRY_AGAIN` is retried (every
+/// How often a join or leave answered `CS_ERR_TRY_AGAIN` is retried (every
 /// 10 ms; cmirrord does not retry at all).
 const TRY_AGAIN_LIMIT: u32 = 300;
 
@@ -268,10 +269,12 @@ fn retrying(call: &str, mut f: impl FnMut() -> i32) -> io::Result<()> {
     Err(cs_error(call, CS_ERR_TRY_AGAIN))
 }
 
-/// One connection to corosync's CPG service.
+/// One connection to corosync's CPG service. Not `Sync`: libcpg does not
+/// promise that one connection may be used from two threads at once.
 pub struct Cpg {
     handle: u64,
     fd: RawFd,
+    _not_sync: PhantomData<Cell<()>>,
 }
 
 impl Cpg {
@@ -294,7 +297,11 @@ impl Cpg {
             unsafe { cpg_finalize(handle) };
             return Err(e);
         }
-        Ok(Cpg { handle, fd })
+        Ok(Cpg {
+            handle,
+            fd,
+            _not_sync: PhantomData,
+        })
     }
 
     /// This node's corosync node id.
@@ -322,7 +329,9 @@ impl Cpg {
     }
 
     /// Multicasts `msg` to the joined group in total order
-    /// (`CPG_TYPE_AGREED`), retrying while corosync asks to.
+    /// (`CPG_TYPE_AGREED`). While corosync is busy (a membership change,
+    /// flow control) it answers `CS_ERR_TRY_AGAIN`, returned as
+    /// [`io::ErrorKind::WouldBlock`]: send again later, after dispatching.
     pub fn send(&self, msg: &[u8]) -> io::Result<()> {
         let iov = libc::iovec {
             iov_base: msg.as_ptr() as *mut libc::c_void,
@@ -330,9 +339,13 @@ impl Cpg {
         };
         // SAFETY: a live handle; `iov` describes `msg`, live for the call
         // and only read.
-        retrying("cpg_mcast_joined", || unsafe {
-            cpg_mcast_joined(self.handle, CPG_TYPE_AGREED, &iov, 1)
-        })
+        match unsafe { cpg_mcast_joined(self.handle, CPG_TYPE_AGREED, &iov, 1) } {
+            CS_ERR_TRY_AGAIN => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "cpg_mcast_joined: CS_ERR_TRY_AGAIN",
+            )),
+            e => cs_check("cpg_mcast_joined", e),
+        }
     }
 
     /// Runs the callbacks of everything pending (`CS_DISPATCH_ALL`) and

@@ -201,25 +201,27 @@ fn checkpoint_extension_round_trips_and_refuses_garbage() {
     use dm_log_shared::clog::ext::{self, Ext};
     let marks = [(1u32, 0u64), (2, 99), (2, 7)];
     let prio = [5u64, 60];
-    let mut buf = vec![0u8; ext::len(3, 2).unwrap()];
-    let n = ext::encode(marks.iter().copied(), &prio, 42, &mut buf).unwrap();
-    assert_eq!(n, 24 + 36 + 16);
+    let valid = [3u32, 1];
+    let mut buf = vec![0u8; ext::len(3, 2, 2).unwrap()];
+    let n = ext::encode(marks.iter().copied(), &prio, &valid, 42, &mut buf).unwrap();
+    assert_eq!(n, 28 + 36 + 16 + 8);
     let e = Ext::decode(&buf, 100).unwrap();
     assert_eq!(e.marks().collect::<Vec<_>>(), marks);
     assert_eq!(e.priority().collect::<Vec<_>>(), prio);
+    assert_eq!(e.valid().collect::<Vec<_>>(), valid);
     assert_eq!(e.sync_search, 42);
     // A region past the end, wrong counts, a wrong magic, truncation.
     assert!(Ext::decode(&buf, 99).is_none());
     assert!(Ext::decode(&buf, 60).is_none(), "priority region 60 of 60");
-    for (at, v) in [(8, 4u8), (12, 3), (0, b'x')] {
+    for (at, v) in [(8, 4u8), (12, 3), (16, 3), (0, b'x')] {
         let mut bad = buf.clone();
         bad[at] = v;
         assert!(Ext::decode(&bad, 100).is_none(), "byte {at}");
     }
     let mut bad = buf.clone();
-    bad[16..24].copy_from_slice(&102u64.to_le_bytes());
+    bad[20..28].copy_from_slice(&102u64.to_le_bytes());
     assert!(Ext::decode(&bad, 100).is_none(), "scan past the end");
     assert!(Ext::decode(&buf[..n - 1], 100).is_none());
     assert!(Ext::decode(&buf[..4], 100).is_none());
-    assert!(ext::encode(marks.iter().copied(), &prio, 0, &mut buf[..30]).is_none());
+    assert!(ext::encode(marks.iter().copied(), &prio, &valid, 0, &mut buf[..30]).is_none());
 }
