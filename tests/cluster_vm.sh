@@ -175,25 +175,21 @@ start_corosync() {
 	fail "corosync did not see both nodes in 120 s"
 }
 start_daemon() {
-	local i
+	local i log=$RUN/$CLUSTER_DAEMON-$ME.log ready
 	if [ "$CLUSTER_DAEMON" = dm-logd ]; then
-		"$DMLOGD" --cluster --verbose >>"$RUN/dm-logd-$ME.log" 2>&1 </dev/null 9>&- &
-		echo $! >"$WORK/daemon.pid"
-		for i in $(seq 1 150); do
-			grep -q 'ready' "$RUN/dm-logd-$ME.log" && return 0
-			sleep 0.2
-		done
-		fail "dm-logd did not start"
-		return
+		"$DMLOGD" --cluster --verbose >>"$log" 2>&1 </dev/null 9>&- &
+		ready='ready'
+	else
+		LD_LIBRARY_PATH=$(dirname "$CMIRRORD")/../../libdm stdbuf -oL -eL "$CMIRRORD" -f \
+			>>"$log" 2>&1 </dev/null 9>&- &
+		ready='Starting cmirrord'
 	fi
-	LD_LIBRARY_PATH=$(dirname "$CMIRRORD")/../../libdm stdbuf -oL -eL "$CMIRRORD" -f \
-		>>"$RUN/cmirrord-$ME.log" 2>&1 </dev/null 9>&- &
 	echo $! >"$WORK/daemon.pid"
 	for i in $(seq 1 150); do
-		grep -q 'Starting cmirrord' "$RUN/cmirrord-$ME.log" && return 0
+		grep -q "$ready" "$log" && return 0
 		sleep 0.2
 	done
-	fail "cmirrord did not start"
+	fail "$CLUSTER_DAEMON did not start"
 }
 stop_pid() { # PIDFILE SIGNAL
 	local pid i
