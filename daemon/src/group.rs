@@ -918,7 +918,7 @@ mod tests {
     use crate::device::LogDevice;
     use crate::store::testing::MemStore;
     use std::cell::RefCell;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::rc::Rc;
 
     const UUID: &str = "LVM-clusterTest0000000000000000000000000000000000000000000000000001";
@@ -1378,5 +1378,148 @@ mod tests {
         assert_eq!(s.call(A, RequestType::MarkRegion, &r(1)).error, -libc::EIO);
         assert_eq!(s.call(A, RequestType::Flush, &[]).error, -libc::EIO);
         assert_eq!(s.call(A, RequestType::IsClean, &r(1)).error, 0);
+    }
+
+    /// A small xorshift generator: the random test replays from its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Random runs of three nodes: joins, leaves, failures (the daemon
+    /// restarted with a fresh log), marks, clears, flushes, resync work and
+    /// recovery questions, the bus drained after each step. After each
+    /// step: every member holds the state and all hold the same; every
+    /// answered request of a live node was answered once; and every region
+    /// a live node marked and then flushed is dirty on the shared device.
+    #[test]
+    fn random_membership_and_requests_keep_replicas_equal_and_marks_on_disk() {
+        const TABLE: &str = "1000 clustered-disk 7:3 8";
+        for seed in 1..=40u64 {
+            let store = MemStore::new(4096);
+            let mut s = Sim::new(TABLE, &[A, B, C], Some(&store));
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            // Per node: regions marked, and those of them flushed since.
+            let mut marked: BTreeMap<NodeId, BTreeSet<u64>> = BTreeMap::new();
+            let mut flushed: BTreeMap<NodeId, BTreeSet<u64>> = BTreeMap::new();
+            for step in 0..120 {
+                let n = [A, B, C][rng.below(3) as usize];
+                let member = s.members.contains(&n);
+                let what = rng.below(10);
+                let ctx = format!("seed {seed} step {step} node {n} op {what}");
+                if !member {
+                    if s.nodes[&n].joined() {
+                        continue;
+                    }
+                    assert_eq!(s.call(n, RequestType::Resume, &[]).error, 0, "{ctx}");
+                    continue;
+                }
+                let r = rng.below(12);
+                match what {
+                    0..=2 => {
+                        assert_eq!(
+                            s.call(n, RequestType::MarkRegion, &super::tests::r(r))
+                                .error,
+                            0,
+                            "{ctx}"
+                        );
+                        marked.entry(n).or_default().insert(r);
+                    }
+                    3 => {
+                        if let Some(&m) = marked.get(&n).and_then(|m| m.iter().next()) {
+                            s.call(n, RequestType::ClearRegion, &super::tests::r(m));
+                            marked.get_mut(&n).unwrap().remove(&m);
+                            flushed.entry(n).or_default().remove(&m);
+                        }
+                    }
+                    4 | 5 => {
+                        assert_eq!(s.call(n, RequestType::Flush, &[]).error, 0, "{ctx}");
+                        let m = marked.get(&n).cloned().unwrap_or_default();
+                        flushed.insert(n, m);
+                    }
+                    6 => {
+                        let w = Sim::u64s(&s.call(n, RequestType::GetResyncWork, &[]));
+                        if w[0] == 1 {
+                            let mut set = super::tests::r(w[1]);
+                            set.extend(super::tests::r(1));
+                            assert_eq!(
+                                s.call(n, RequestType::SetRegionSync, &set).error,
+                                0,
+                                "{ctx}"
+                            );
+                        }
+                    }
+                    7 => {
+                        s.call(n, RequestType::IsRemoteRecovering, &super::tests::r(r));
+                    }
+                    8 => {
+                        // A graceful leave: the kernel cleared and flushed
+                        // its regions first.
+                        for m in marked.remove(&n).unwrap_or_default() {
+                            s.call(n, RequestType::ClearRegion, &super::tests::r(m));
+                        }
+                        s.call(n, RequestType::Flush, &[]);
+                        flushed.remove(&n);
+                        assert_eq!(s.call(n, RequestType::Postsuspend, &[]).error, 0, "{ctx}");
+                        s.confchg(&[], &[n]);
+                    }
+                    _ => {
+                        // Failure: the node is gone; its daemon starts over.
+                        s.deliver();
+                        s.bus.borrow_mut().retain(|(from, _)| *from != n);
+                        s.members.retain(|&m| m != n);
+                        let c = Confchg {
+                            members: s.members.clone(),
+                            left: vec![n],
+                            joined: vec![],
+                        };
+                        for &m in &s.members.clone() {
+                            let out = s.nodes.get_mut(&m).unwrap().confchg(&c);
+                            s.answers.entry(m).or_default().extend(out);
+                        }
+                        let cfg = parse_ctr(TABLE.as_bytes()).unwrap();
+                        let dev = LogDevice {
+                            store: Box::new(store.clone()),
+                            name: "7:3".into(),
+                            hold: None,
+                        };
+                        let fresh = DirtyLog::with_device(cfg, Some(dev)).unwrap();
+                        s.nodes.insert(n, ClusterLog::new(UUID, fresh));
+                        s.answers.remove(&n);
+                        marked.remove(&n);
+                        flushed.remove(&n);
+                    }
+                }
+                s.deliver();
+                for m in &s.members {
+                    assert!(s.nodes[m].is_valid(), "{ctx}: node {m} has no state");
+                }
+                if !s.members.is_empty() {
+                    s.same_state();
+                }
+                for (node, regions) in &flushed {
+                    if !s.members.contains(node) {
+                        continue;
+                    }
+                    for &g in regions {
+                        let clean =
+                            store.0.borrow().data[1024 + g as usize / 8] & (1 << (g % 8)) != 0;
+                        assert!(
+                            !clean,
+                            "{ctx}: node {node}'s flushed mark of region {g} not on disk"
+                        );
+                    }
+                }
+                for (node, a) in &s.answers {
+                    assert!(a.is_empty(), "{ctx}: node {node} got unasked answers {a:?}");
+                }
+            }
+        }
     }
 }
