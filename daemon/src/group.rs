@@ -140,8 +140,9 @@ pub struct ClusterLog {
     was_member: bool,
     /// The group connection failed: routed requests fail until RESUME.
     broken: bool,
-    /// Messages corosync could not take yet (`CS_ERR_TRY_AGAIN`), in order.
-    outbox: VecDeque<Vec<u8>>,
+    /// Messages corosync could not take yet (`CS_ERR_TRY_AGAIN`), in order;
+    /// a checkpoint with its destination.
+    outbox: VecDeque<(Option<NodeId>, Vec<u8>)>,
 }
 
 fn words(values: &[u64]) -> Vec<u8> {
@@ -233,7 +234,8 @@ impl ClusterLog {
             return Err(io::Error::other("not in the group"));
         }
         // Behind messages still waiting, in order.
-        self.outbox.push_back(buf);
+        let to = (header.request_type == CHECKPOINT_READY).then_some(originator);
+        self.outbox.push_back((to, buf));
         self.pump()
     }
 
@@ -244,7 +246,7 @@ impl ClusterLog {
             self.outbox.clear();
             return Ok(());
         };
-        while let Some(msg) = self.outbox.front() {
+        while let Some((_, msg)) = self.outbox.front() {
             match g.send(msg) {
                 Ok(()) => {
                     self.outbox.pop_front();
@@ -727,6 +729,9 @@ impl ClusterLog {
         let old_server = self.server();
         for &n in left {
             self.valid.retain(|&v| v != n);
+            // A checkpoint still waiting for corosync must not reach the
+            // node's next incarnation, which joins after this.
+            self.outbox.retain(|(to, _)| *to != Some(n));
             match self.replica.node_failed(&mut self.log, n) {
                 Ok(0) => log_info!("log {}: node {n} left", self.tail()),
                 Ok(k) => log_warn!(
