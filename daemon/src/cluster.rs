@@ -237,8 +237,9 @@ impl Replica {
 
     /// dm-logd's checkpoint extension ([`dm_log_shared::clog::ext`]): the
     /// marks, the priority list and the scan position, with `valid` (the
-    /// members holding the state, oldest first), encoded.
-    pub fn export_ext(&self, valid: &[NodeId]) -> Vec<u8> {
+    /// members holding the state, oldest first) and `included` (messages
+    /// since the joiner's join already applied), encoded.
+    pub fn export_ext(&self, valid: &[NodeId], included: u64) -> Vec<u8> {
         let marks: Vec<(NodeId, u64)> = self
             .marks
             .iter()
@@ -251,6 +252,7 @@ impl Replica {
             &self.priority,
             valid,
             self.sync_search,
+            included,
             &mut out,
         )
         .unwrap_or(0);
@@ -436,7 +438,7 @@ mod tests {
         assert!(!jr.is_marked_by(2, A), "marks are not handed over");
         // dm-logd's extension hands them over, with the scan state.
         r.is_remote_recovering(&l, 120).unwrap();
-        let x = r.export_ext(&[A]);
+        let x = r.export_ext(&[A], 0);
         let e = Ext::decode(&x, 125).unwrap();
         jr.import_ext(&e);
         assert!(jr.is_marked_by(2, A) && jr.is_marked_by(100, A));

@@ -33,7 +33,7 @@
 //! through [`Transport`] and the log device, so that tests drive several
 //! members in one process.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -140,6 +140,11 @@ pub struct ClusterLog {
     was_member: bool,
     /// The group connection failed: routed requests fail until RESUME.
     broken: bool,
+    /// Group messages delivered since this node joined (checkpoints not
+    /// counted), and that count when each other member joined: what a
+    /// checkpoint sent late already includes.
+    seen: u64,
+    joined_at: BTreeMap<NodeId, u64>,
     /// Messages corosync could not take yet (`CS_ERR_TRY_AGAIN`), in order;
     /// a checkpoint with its destination.
     outbox: VecDeque<(Option<NodeId>, Vec<u8>)>,
@@ -179,6 +184,8 @@ impl ClusterLog {
             was_member: false,
             broken: false,
             outbox: VecDeque::new(),
+            seen: 0,
+            joined_at: BTreeMap::new(),
         }
     }
 
@@ -280,6 +287,8 @@ impl ClusterLog {
         self.queue.clear();
         self.outbox.clear();
         self.in_flight.clear();
+        self.seen = 0;
+        self.joined_at.clear();
         self.route(req)
     }
 
@@ -423,11 +432,12 @@ impl ClusterLog {
     /// requests it answers.
     pub fn deliver(&mut self, from: NodeId, msg: &[u8]) -> Vec<Deferred> {
         let mut out = Vec::new();
-        self.deliver_into(from, msg, &mut out);
+        self.deliver_into(from, msg, &mut out, true);
         out
     }
 
-    fn deliver_into(&mut self, from: NodeId, msg: &[u8], out: &mut Vec<Deferred>) {
+    /// `live`: delivered now (not replayed from the queue).
+    fn deliver_into(&mut self, from: NodeId, msg: &[u8], out: &mut Vec<Deferred>, live: bool) {
         let m = match clog::decode(msg) {
             Ok(m) if m.uuid == self.uuid.as_bytes() => m,
             Ok(m) => {
@@ -448,6 +458,9 @@ impl ClusterLog {
                 return;
             }
         };
+        if live && self.phase != Phase::Out && m.kind != Kind::CheckpointReady {
+            self.seen += 1;
+        }
         match self.phase {
             Phase::Out => return,
             Phase::Joining | Phase::Waiting if m.kind != Kind::CheckpointReady => {
@@ -567,6 +580,23 @@ impl ClusterLog {
         for n in x.valid() {
             self.add_valid(n);
         }
+        // Messages the sender had already applied when it took the state;
+        // our own among them are answered from the state.
+        let mut skip = x.included;
+        let mut skipped = Vec::new();
+        self.queue.retain(|q| match q {
+            Queued::Message(f, msg) if skip > 0 => {
+                skip -= 1;
+                skipped.push((*f, msg.clone()));
+                false
+            }
+            _ => true,
+        });
+        for (f, msg) in skipped {
+            if f == self.me {
+                self.answer_applied(&msg, out);
+            }
+        }
         self.queue.push(Queued::Valid(self.me));
         log_info!(
             "log {}: state from node {from}: {} of {} regions in sync, nodes marking: {:?}",
@@ -583,11 +613,44 @@ impl ClusterLog {
     fn replay(&mut self, out: &mut Vec<Deferred>) {
         for q in std::mem::take(&mut self.queue) {
             match q {
-                Queued::Message(f, msg) => self.deliver_into(f, &msg, out),
+                Queued::Message(f, msg) => self.deliver_into(f, &msg, out, false),
                 Queued::Left(left) => self.members_left(&left, out),
                 Queued::Valid(n) => self.add_valid(n),
             }
         }
+    }
+
+    /// Answers our own request `msg`, which the sender of our checkpoint
+    /// applied before taking it: from the state, changing nothing. A FLUSH
+    /// waits for the writer's reply as usual; resync work is "none" (the
+    /// kernel asks again).
+    fn answer_applied(&mut self, msg: &[u8], out: &mut Vec<Deferred>) {
+        let Ok(m) = clog::decode(msg) else {
+            return;
+        };
+        let Kind::Request(ty) = m.kind else {
+            return;
+        };
+        let region = u64_item(m.data, 0);
+        let r = match ty {
+            RequestType::Flush => return,
+            RequestType::IsClean => match self.log.is_clean(region) {
+                Ok(v) => Response::ok(words(&[u64::from(v)])),
+                Err(e) => Response::err(e.errno()),
+            },
+            RequestType::IsRemoteRecovering => match self.log.in_sync(region) {
+                Ok(v) => Response::ok(words(&[u64::from(!v), 0])),
+                Err(e) => Response::err(e.errno()),
+            },
+            RequestType::GetResyncWork => Response::ok(words(&[0, 0])),
+            RequestType::StatusInfo => {
+                let mut s = self.log.status_info().into_bytes();
+                s.push(0);
+                Response::ok(s)
+            }
+            _ => Response::ok(Vec::new()),
+        };
+        self.answer(m.header.seq, r, out);
     }
 
     /// Which node writes the device changed to this one: write it whole.
@@ -648,6 +711,9 @@ impl ClusterLog {
             Phase::Joining => {}
             Phase::Waiting => {
                 self.members = c.members.clone();
+                for &j in &c.joined {
+                    self.joined_at.insert(j, self.seen);
+                }
                 if !c.left.is_empty() {
                     self.queue.push(Queued::Left(c.left.clone()));
                     self.valid.retain(|n| !c.left.contains(n));
@@ -668,6 +734,17 @@ impl ClusterLog {
                             .filter(|q| matches!(q, Queued::Message(..)))
                             .collect();
                         self.replay(&mut out);
+                        // Members that joined after us wait for the state
+                        // from us now.
+                        let waiting: Vec<NodeId> = self
+                            .members
+                            .iter()
+                            .filter(|m| !self.valid.contains(m))
+                            .copied()
+                            .collect();
+                        for j in waiting {
+                            self.send_checkpoint(j);
+                        }
                     }
                 }
             }
@@ -676,6 +753,7 @@ impl ClusterLog {
                 self.members_left(&c.left, &mut out);
                 let me = self.me;
                 for &j in c.joined.iter().filter(|&&j| j != me) {
+                    self.joined_at.insert(j, self.seen);
                     self.send_checkpoint(j);
                 }
             }
@@ -783,7 +861,8 @@ impl ClusterLog {
             clean: &clean,
             recovering,
         };
-        let x = self.replica.export_ext(&self.valid);
+        let included = self.seen - self.joined_at.get(&to).copied().unwrap_or(self.seen);
+        let x = self.replica.export_ext(&self.valid, included);
         let mut data = vec![0u8; Checkpoint::data_len(count).unwrap_or(0) + x.len()];
         let Some(n) = cp.encode(&mut data) else {
             log_error!("log {}: cannot encode a checkpoint", self.tail());
@@ -823,7 +902,9 @@ impl ClusterLog {
             Ok(events) => {
                 for e in events {
                     match e {
-                        GroupEvent::Message(from, data) => self.deliver_into(from, &data, &mut out),
+                        GroupEvent::Message(from, data) => {
+                            self.deliver_into(from, &data, &mut out, true)
+                        }
                         GroupEvent::Confchg(c) => out.extend(self.confchg(&c)),
                     }
                 }
@@ -1090,8 +1171,8 @@ mod tests {
                     );
                 }
                 assert_eq!(
-                    first.replica.export_ext(&first.valid),
-                    n.replica.export_ext(&n.valid)
+                    first.replica.export_ext(&first.valid, 0),
+                    n.replica.export_ext(&n.valid, 0)
                 );
             }
         }
@@ -1526,5 +1607,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A holder fails before its checkpoints go out while two nodes wait:
+    /// the first waiter starts alone and hands the state to the second,
+    /// which skips what the state already includes.
+    #[test]
+    fn a_waiter_that_starts_alone_hands_the_state_on() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A, B, C], None);
+        s.call(A, RequestType::Resume, &[]);
+        s.call(A, RequestType::MarkRegion, &r(1));
+        let (rb, _) = s.kernel(B, RequestType::Resume, &[]);
+        s.bus.borrow_mut().retain(|(from, _)| *from != A); // A's checkpoint: never sent
+        let (rc, _) = s.kernel(C, RequestType::Resume, &[]);
+        s.bus.borrow_mut().retain(|(from, _)| *from != A);
+        let (mb, _) = s.kernel(B, RequestType::MarkRegion, &r(5));
+        let (mc, _) = s.kernel(C, RequestType::MarkRegion, &r(6));
+        s.confchg(&[], &[A]);
+        s.deliver();
+        for (n, seq) in [(B, rb), (B, mb), (C, rc), (C, mc)] {
+            assert_eq!(
+                s.answer(n, seq).map(|r| r.error),
+                Some(0),
+                "node {n} seq {seq}"
+            );
+        }
+        assert!(s.nodes[&B].is_valid() && s.nodes[&C].is_valid());
+        s.same_state();
+        assert!(s.nodes[&C].replica.is_marked_by(5, B));
+        assert!(s.nodes[&B].replica.is_marked_by(6, C));
+        assert!(
+            !s.nodes[&C].replica.is_marked_by(1, A),
+            "A's marks went with A"
+        );
     }
 }

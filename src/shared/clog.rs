@@ -413,17 +413,21 @@ impl fmt::Write for TextWriter<'_> {
 /// groups with cmirrord members are not supported.
 ///
 /// It also carries the members holding the state, in the order they got it
-/// (the first one writes a shared log device).
+/// (the first one writes a shared log device), and how many of the group
+/// messages delivered since the joiner joined the state already includes
+/// (0 when it was taken at the join; more when a member that was itself
+/// waiting sends it later).
 ///
 /// Layout, all little-endian: [`MAGIC`](ext::MAGIC), `u32` marks, `u32`
-/// priority regions, `u32` members, `u64` resync scan position, then the
+/// priority regions, `u32` members, `u64` resync scan position, `u64`
+/// messages included, then the
 /// marks (`u32` node, `u64` region each), the priority list (`u64` each,
 /// the last one taken first) and the members (`u32` node ids).
 pub mod ext {
     /// The first bytes of the extension.
-    pub const MAGIC: [u8; 8] = *b"DMLOGDx2";
+    pub const MAGIC: [u8; 8] = *b"DMLOGDx3";
     /// Bytes before the entries.
-    pub const HEAD_LEN: usize = 28;
+    pub const HEAD_LEN: usize = 36;
     /// Bytes per mark.
     pub const MARK_LEN: usize = 12;
 
@@ -445,6 +449,9 @@ pub mod ext {
         valid: &'a [u8],
         /// One past the last region the resync scan handed out.
         pub sync_search: u64,
+        /// Messages delivered since the joiner joined that the state
+        /// already includes.
+        pub included: u64,
     }
 
     fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -498,6 +505,7 @@ pub mod ext {
                 priority: &data[split..split2],
                 valid: &data[split2..],
                 sync_search: u64_at(data, 20),
+                included: u64_at(data, 28),
             };
             let in_range = |r: u64| r < regions;
             if !ext.marks().all(|(_, r)| in_range(r)) || !ext.priority().all(in_range) {
@@ -514,6 +522,7 @@ pub mod ext {
         priority: &[u64],
         valid: &[u32],
         sync_search: u64,
+        included: u64,
         out: &mut [u8],
     ) -> Option<usize> {
         let n = marks.len();
@@ -526,6 +535,7 @@ pub mod ext {
         out[12..16].copy_from_slice(&u32::try_from(priority.len()).ok()?.to_le_bytes());
         out[16..20].copy_from_slice(&u32::try_from(valid.len()).ok()?.to_le_bytes());
         out[20..28].copy_from_slice(&sync_search.to_le_bytes());
+        out[28..36].copy_from_slice(&included.to_le_bytes());
         for (i, (node, region)) in marks.enumerate() {
             let at = HEAD_LEN + i * MARK_LEN;
             out[at..at + 4].copy_from_slice(&node.to_le_bytes());

@@ -203,13 +203,14 @@ fn checkpoint_extension_round_trips_and_refuses_garbage() {
     let prio = [5u64, 60];
     let valid = [3u32, 1];
     let mut buf = vec![0u8; ext::len(3, 2, 2).unwrap()];
-    let n = ext::encode(marks.iter().copied(), &prio, &valid, 42, &mut buf).unwrap();
-    assert_eq!(n, 28 + 36 + 16 + 8);
+    let n = ext::encode(marks.iter().copied(), &prio, &valid, 42, 7, &mut buf).unwrap();
+    assert_eq!(n, 36 + 36 + 16 + 8);
     let e = Ext::decode(&buf, 100).unwrap();
     assert_eq!(e.marks().collect::<Vec<_>>(), marks);
     assert_eq!(e.priority().collect::<Vec<_>>(), prio);
     assert_eq!(e.valid().collect::<Vec<_>>(), valid);
     assert_eq!(e.sync_search, 42);
+    assert_eq!(e.included, 7);
     // A region past the end, wrong counts, a wrong magic, truncation.
     assert!(Ext::decode(&buf, 99).is_none());
     assert!(Ext::decode(&buf, 60).is_none(), "priority region 60 of 60");
@@ -223,5 +224,5 @@ fn checkpoint_extension_round_trips_and_refuses_garbage() {
     assert!(Ext::decode(&bad, 100).is_none(), "scan past the end");
     assert!(Ext::decode(&buf[..n - 1], 100).is_none());
     assert!(Ext::decode(&buf[..4], 100).is_none());
-    assert!(ext::encode(marks.iter().copied(), &prio, &valid, 0, &mut buf[..30]).is_none());
+    assert!(ext::encode(marks.iter().copied(), &prio, &valid, 0, 0, &mut buf[..30]).is_none());
 }
