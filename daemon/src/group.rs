@@ -10,9 +10,9 @@
 //! by every member to its copy of the state ([`Replica`] over a
 //! [`DirtyLog`]), so all copies stay equal; each node then answers its own
 //! kernel from its own copy when its request comes back. The one exception
-//! is FLUSH of a disk log: only the *server* (the lowest node id among the
-//! members holding the state) writes the shared log device, and a FLUSH is
-//! answered when the server's reply says the write is done.
+//! is FLUSH of a disk log: only the *writer* (the member that has held the
+//! state longest) writes the shared log device, and a FLUSH is answered
+//! when the writer's reply says the write is done.
 //!
 //! Membership (confchg events, ordered with the messages):
 //!
@@ -20,12 +20,17 @@
 //!   starts from its own state: a disk log is read from the device (a
 //!   "master resume");
 //! - a node joining a live group waits: every member holding the state
-//!   sends it a checkpoint of the state *at the join*; it queues what is
-//!   delivered meanwhile, takes the first checkpoint and replays the queue;
+//!   sends it a checkpoint of the state *at the join* (cmirrord's layout and
+//!   dm-logd's extension, [`clog::ext`]); it queues what is delivered
+//!   meanwhile, takes the first checkpoint and replays the queue. If every
+//!   holder leaves first, it starts from its own state and hands it to the
+//!   nodes that joined after it (their checkpoint says how much of their
+//!   queue it already includes);
 //! - a node that leaves or fails: the regions it had marked may differ
-//!   between the legs, so they go out of sync and the survivors resync them
-//!   (dm-logd's rule; cmirrord leaves them until the group is rebuilt);
-//! - when the server changes, the new one writes the whole log at its next
+//!   between the legs, so they go out of sync on every survivor (dm-logd's
+//!   rule; cmirrord leaves them in sync until the group is rebuilt); the
+//!   kernel resyncs them at its next resume;
+//! - when the writer changes, the new one writes the whole log at its next
 //!   flush.
 //!
 //! Group input is checked ([`clog::decode`]); a malformed message is
