@@ -38,6 +38,7 @@ make --no-print-directory -C "$tree" KDIR="$KDIR" module test-modules >/dev/null
 progs=${DMLOG_TESTS:-$(sed -n 's/^TEST_PROGS := //p' "$DMLOG_ROOT/tests/Makefile") fail_nth.sh io_faults.sh}
 # Everything runs slower under KASAN: one program may take an hour.
 export DMLOG_PROG_TIMEOUT=${DMLOG_PROG_TIMEOUT:-3600}
+export DMLOG_DMSETUP_TIMEOUT=${DMLOG_DMSETUP_TIMEOUT:-180}
 export DMLOG_VM_TIMEOUT=${DMLOG_VM_TIMEOUT:-14400}
 rc=0
 declare -a summary

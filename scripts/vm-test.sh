@@ -35,9 +35,10 @@ if [ "$impl" = rs ]; then
 fi
 # Numeric settings for the guest: the fuzzer's (FUZZ_MESSAGES, FUZZ_SEED,
 # ...), the soak's SOAK_SECONDS, the hardening tests' FAILNTH_MAX and
-# IOFAULT_SEED/ROUNDS, and DMLOG_PROG_TIMEOUT, the seconds one test program
+# IOFAULT_SEED/ROUNDS, DMLOG_DMSETUP_TIMEOUT (cmirrord.sh's bound on one
+# dmsetup call), and DMLOG_PROG_TIMEOUT, the seconds one test program
 # may take.
-guest_env=$(env | grep -E '^(FUZZ_[A-Z_]+|FAILNTH_MAX|IOFAULT_[A-Z]+|SOAK_SECONDS|DMLOG_PROG_TIMEOUT)=[0-9]+$' | tr '\n' ' ')
+guest_env=$(env | grep -E '^(FUZZ_[A-Z_]+|FAILNTH_MAX|IOFAULT_[A-Z]+|SOAK_SECONDS|DMLOG_PROG_TIMEOUT|DMLOG_DMSETUP_TIMEOUT)=[0-9]+$' | tr '\n' ' ')
 log "booting $KDIR (LOG_IMPL=$impl)"
 timeout --foreground -k 10 "${timeout_s:-1500}" \
 	"$VNG" --run "$KDIR" "${kvm[@]}" --user root --cpus 2 --memory 2G \

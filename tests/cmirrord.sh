@@ -132,12 +132,16 @@ reset_legs() { # A|B: leg 0 gets window 0, leg 1 zeros
 		dd if=/dev/zero of="$(leg1 "$1")" bs=1M count=$MIB oflag=direct status=none
 }
 
-# dmsetup with a bound: a hang fails the case, not the run.
+# dmsetup with a bound: a hang fails the case, not the run. The bound is
+# DMLOG_DMSETUP_TIMEOUT seconds (60; make check-debug gives 180: on the
+# sanitizer kernel under emulation a create with cmirrord's join has taken
+# over 60 s with other guests running).
+DMS_TIMEOUT=${DMLOG_DMSETUP_TIMEOUT:-60}
 dms() {
 	local rc
-	timeout -k 5 60 dmsetup "$@" && return 0
+	timeout -k 5 "$DMS_TIMEOUT" dmsetup "$@" && return 0
 	rc=$?
-	[ $rc -ge 124 ] && echo "dmsetup $1 ${2:-}: timed out after 60 s (status $rc)" >&2
+	[ $rc -ge 124 ] && echo "dmsetup $1 ${2:-}: timed out after $DMS_TIMEOUT s (status $rc)" >&2
 	return $rc
 }
 
@@ -145,7 +149,7 @@ rm_dev() {
 	local i
 	dm_exists "$1" || return 0
 	for i in $(seq 1 20); do
-		timeout -k 5 60 dmsetup remove "$1" >/dev/null 2>&1 && return 0
+		timeout -k 5 "$DMS_TIMEOUT" dmsetup remove "$1" >/dev/null 2>&1 && return 0
 		udevadm settle 2>/dev/null
 		sleep 0.3
 	done
