@@ -297,13 +297,14 @@ impl DirtyLog {
         if disk.full_write_due {
             runs.push((0, disk.area));
         }
-        for (i, (new, old)) in disk
+        let changed = disk
             .image
             .chunks(BLOCK)
             .zip(on_disk.chunks(BLOCK))
             .enumerate()
-        {
-            if new != old && !disk.full_write_due {
+            .filter(|_| !disk.full_write_due);
+        for (i, (new, old)) in changed {
+            if new != old {
                 let (start, end) = (i * BLOCK, i * BLOCK + new.len());
                 match runs.last_mut() {
                     Some(run) if run.1 == start => run.1 = end,

@@ -47,7 +47,7 @@ use crate::dirtylog::DirtyLog;
 use crate::error::Result;
 use crate::logging::uuid_tail;
 use crate::proto::{Request, RequestHeader, RequestType};
-use crate::server::Response;
+use crate::server::{nul_terminated, words, Response};
 use crate::sys::cpg::{Cpg, CpgEvent, Member};
 use dm_log_shared::clog::{self, ext::Ext, Checkpoint, Kind, CHECKPOINT_READY, RESPONSE};
 use dm_log_shared::ulog::Header;
@@ -155,10 +155,6 @@ pub struct ClusterLog {
     outbox: VecDeque<(Option<NodeId>, Vec<u8>)>,
 }
 
-fn words(values: &[u64]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_ne_bytes()).collect()
-}
-
 fn u64_item(data: &[u8], i: usize) -> u64 {
     data.get(i * 8..i * 8 + 8)
         .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
@@ -192,11 +188,6 @@ impl ClusterLog {
             seen: 0,
             joined_at: BTreeMap::new(),
         }
-    }
-
-    /// The log state.
-    pub fn log(&self) -> &DirtyLog {
-        &self.log
     }
 
     /// Whether this node is in the group.
@@ -351,11 +342,7 @@ impl ClusterLog {
             RequestType::InSync => b(log.in_sync(req.u64_item(0))),
             RequestType::GetSyncCount => Response::ok(words(&[log.sync_count()])),
             RequestType::GetRegionSize => Response::ok(words(&[log.config().region_size])),
-            RequestType::StatusTable => {
-                let mut s = log.status_table().into_bytes();
-                s.push(0);
-                Response::ok(s)
-            }
+            RequestType::StatusTable => Response::ok(nul_terminated(&log.status_table())),
             // Recovery is not halted here: every member must answer
             // IS_REMOTE_RECOVERING alike.
             _ => Response::ok(Vec::new()),
@@ -397,11 +384,7 @@ impl ClusterLog {
             RequestType::SetRegionSync => {
                 unit(rep.set_region_sync(log, u64_item(data, 0), u64_item(data, 1) != 0))
             }
-            RequestType::StatusInfo => {
-                let mut s = log.status_info().into_bytes();
-                s.push(0);
-                Response::ok(s)
-            }
+            RequestType::StatusInfo => Response::ok(nul_terminated(&log.status_info())),
             RequestType::IsRemoteRecovering => {
                 match rep.is_remote_recovering(log, u64_item(data, 0)) {
                     Ok((p, hint)) => Response::ok(words(&[u64::from(p), hint])),
@@ -648,11 +631,7 @@ impl ClusterLog {
                 Err(e) => Response::err(e.errno()),
             },
             RequestType::GetResyncWork => Response::ok(words(&[0, 0])),
-            RequestType::StatusInfo => {
-                let mut s = self.log.status_info().into_bytes();
-                s.push(0);
-                Response::ok(s)
-            }
+            RequestType::StatusInfo => Response::ok(nul_terminated(&self.log.status_info())),
             _ => Response::ok(Vec::new()),
         };
         self.answer(m.header.seq, r, out);
@@ -825,11 +804,13 @@ impl ClusterLog {
             }
         }
         if self.server() != old_server {
-            log_info!(
-                "log {}: the log device is now written by node {:?}",
-                self.tail(),
-                self.server()
-            );
+            match self.server() {
+                Some(n) => log_info!(
+                    "log {}: the log device is now written by node {n}",
+                    self.tail()
+                ),
+                None => log_info!("log {}: no member holds the state", self.tail()),
+            }
             self.server_check();
             // FLUSHes the old server applied but did not answer: answered
             // here if this node writes now, else sent again for the new

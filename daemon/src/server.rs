@@ -44,13 +44,15 @@ impl Response {
     }
 }
 
-fn nul_terminated(s: &str) -> Vec<u8> {
+/// `s` with a NUL, as the kernel reads text replies.
+pub(crate) fn nul_terminated(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();
     v.push(0);
     v
 }
 
-fn words(values: &[u64]) -> Vec<u8> {
+/// 64-bit answer words in the kernel's (native) byte order.
+pub(crate) fn words(values: &[u64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_ne_bytes()).collect()
 }
 
@@ -252,9 +254,6 @@ impl Server {
         let key: LogKey = (uuid.to_string(), req.header.luid);
         if ty == RequestType::Ctr {
             return self.construct(key, &req.data, tail);
-        }
-        if self.clusters.contains_key(&key) {
-            unreachable!("cluster logs are handled by cluster_request");
         }
         let Some(log) = self.logs.get_mut(&key) else {
             log_debug!(
