@@ -16,9 +16,15 @@
 //! - the regions another node asked about (`IS_REMOTE_RECOVERING`), resynced
 //!   first, newest first;
 //! - the resync scan position, and the local "recovery halted" flag of a
-//!   presuspended node.
+//!   presuspended node;
+//! - local: whether every region has been in sync since this node's last
+//!   resume, after which IN_SYNC answers "in sync" whatever the bitmap says
+//!   (cmirrord's rule, see [`Replica::in_sync`]).
 //!
-//! The group transport (corosync CPG) that feeds it is not written yet.
+//! A node that leaves the group with regions marked leaves them dirty: see
+//! [`Replica::node_left`] for why they are not set out of sync.
+//!
+//! The group transport (corosync CPG) that feeds it is `group.rs`.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +35,11 @@ use dm_log_shared::clog::{checkpoint_bitmap_len, Checkpoint};
 
 /// A node of the cluster: its corosync node id.
 pub type NodeId = u32;
+
+/// The owner of the marks of nodes that left the group. Corosync node ids
+/// start at 1, and no kernel request comes from this one: these marks are
+/// never cleared while the group lasts.
+pub const LEFT: NodeId = 0;
 
 /// The cluster-only state of one log. All members apply the same calls in
 /// the same order, except [`Replica::presuspend`], which is local.
@@ -45,6 +56,8 @@ pub struct Replica {
     sync_search: u64,
     /// Local: this node was presuspended; it reports nothing recovering.
     halted: bool,
+    /// Local: every region has been in sync since this node's last resume.
+    synced: bool,
 }
 
 fn check(log: &DirtyLog, region: u64) -> Result<()> {
@@ -147,7 +160,26 @@ impl Replica {
     ) -> Result<()> {
         check(log, region)?;
         self.recovering = None;
-        log.set_region_sync(region, in_sync)
+        log.set_region_sync(region, in_sync)?;
+        self.note_synced(log);
+        Ok(())
+    }
+
+    fn note_synced(&mut self, log: &DirtyLog) {
+        if log.sync_count() == log.regions().count() {
+            self.synced = true;
+        }
+    }
+
+    /// IN_SYNC, answered by each node from its own state: the bitmap, but
+    /// "in sync" for every region once all have been in sync since this
+    /// node's last resume (cmirrord's rule). A region that goes out of sync
+    /// later (a mirror marks one on a leg's write error) would have every
+    /// other node's kernel send its writes to one leg only, from then until
+    /// its table is reloaded: the kernel keeps such a region's state in its
+    /// region hash even after another node has resynced it.
+    pub fn in_sync(&self, log: &DirtyLog, region: u64) -> Result<bool> {
+        Ok(log.in_sync(region)? || self.synced)
     }
 
     /// IS_REMOTE_RECOVERING: whether `region` is still to be resynced (not
@@ -174,46 +206,52 @@ impl Replica {
         self.halted = true;
     }
 
-    /// RESUME: the scan starts again and recovery is no longer halted.
-    pub fn resume(&mut self) {
+    /// RESUME (every member applies every node's): the scan starts again.
+    /// `own`: this node's; its recovery is no longer halted, and "all in
+    /// sync since the last resume" starts over.
+    pub fn resume(&mut self, log: &DirtyLog, own: bool) {
         self.sync_search = 0;
-        self.halted = false;
+        if own {
+            self.halted = false;
+            self.synced = false;
+            self.note_synced(log);
+        }
     }
 
-    /// dm-logd's own rule, for groups without cmirrord members (cmirrord
-    /// does nothing when a node fails): the regions `node` had marked may
-    /// differ between the legs, so they go out of sync and dirty, to be
-    /// resynced by the survivors; a resync it was doing is given up.
+    /// `node` left the group (failed, or its daemon or corosync stopped)
+    /// with regions marked: where its writes were cut, their legs may
+    /// differ. Its marks pass to [`LEFT`]: the regions stay dirty (on a disk
+    /// log, on the device) and keep their sync bits, as with cmirrord, until
+    /// the group forms again and its first member reads the log back (a
+    /// disk log: the dirty regions out of sync and resynced; a core log:
+    /// everything, as its table says). A resync it was doing is given up.
     /// Returns how many regions it had marked.
-    pub fn node_failed(&mut self, log: &mut DirtyLog, node: NodeId) -> Result<u64> {
+    ///
+    /// Setting them out of sync here instead is not safe: a kernel whose
+    /// mirror was in sync asks for resync work and about remote recovery
+    /// only after its next resume, so a survivor writing such a region
+    /// sends its writes to one leg only and keeps the region in that state
+    /// (in its region hash) until it resyncs the region itself; if another
+    /// node resyncs it first, the log says "in sync" while that survivor
+    /// goes on writing one leg.
+    pub fn node_left(&mut self, node: NodeId) -> u64 {
         let mut lost = 0;
-        let mut lowest = None;
-        let mut emptied = Vec::new();
-        for (&r, nodes) in self.marks.iter_mut() {
-            if nodes.contains(&node) {
-                nodes.retain(|&n| n != node);
-                log.set_region_sync(r, false)?;
+        for nodes in self.marks.values_mut() {
+            if let Some(i) = nodes.iter().position(|&n| n == node) {
+                nodes.remove(i);
                 lost += 1;
-                lowest.get_or_insert(r);
-                if nodes.is_empty() {
-                    emptied.push(r);
+                if !nodes.contains(&LEFT) {
+                    nodes.push(LEFT);
                 }
             }
-        }
-        // The region stays dirty until its resync: no node clears it now.
-        for r in emptied {
-            self.marks.remove(&r);
         }
         if let Some((r, owner)) = self.recovering {
             if owner == node {
                 self.recovering = None;
-                lowest = Some(lowest.map_or(r, |l: u64| l.min(r)));
+                self.sync_search = self.sync_search.min(r);
             }
         }
-        if let Some(l) = lowest {
-            self.sync_search = self.sync_search.min(l);
-        }
-        Ok(lost)
+        lost
     }
 
     /// The state handed to a joining node, in cmirrord's checkpoint form:
@@ -271,6 +309,15 @@ impl Replica {
         }
         self.priority = e.priority().collect();
         self.sync_search = e.sync_search;
+    }
+
+    /// After a checkpoint, which is this node's resume (its RESUME may be
+    /// among what the checkpoint already includes): recovery not halted,
+    /// and "in sync since the last resume" starts from this state.
+    pub fn imported(&mut self, log: &DirtyLog) {
+        self.halted = false;
+        self.synced = false;
+        self.note_synced(log);
     }
 
     /// The nodes that have some region marked.
@@ -364,7 +411,7 @@ mod tests {
         assert_eq!(r.is_remote_recovering(&l, 9).unwrap(), (false, 2));
         r.presuspend();
         assert_eq!(r.is_remote_recovering(&l, 50).unwrap(), (false, 125));
-        r.resume();
+        r.resume(&l, true);
         assert_eq!(r.is_remote_recovering(&l, 50).unwrap(), (true, 0));
         // Region 50 first, then the scan from 0 over what is left.
         let mut order = Vec::new();
@@ -379,30 +426,53 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_nodes_regions_are_resynced() {
+    fn a_departed_nodes_regions_stay_dirty_and_in_sync() {
         let (mut l, mut r) = (synced(), Replica::new());
-        r.resume();
+        r.resume(&l, true);
         r.mark(&mut l, A, &[3, 7]).unwrap();
         r.mark(&mut l, B, &[7, 8]).unwrap();
-        assert_eq!(r.resync_work(&mut l, B), None, "all in sync");
-        assert_eq!(r.node_failed(&mut l, A).unwrap(), 2);
-        assert_eq!(l.sync_count(), 123);
-        assert!(!r.is_marked_by(3, A) && r.is_marked_by(7, B));
-        assert_eq!(r.resync_work(&mut l, B), Some(3));
-        r.set_region_sync(&mut l, 3, true).unwrap();
-        assert_eq!(l.is_clean(3), Ok(false), "dirty until cleared");
-        assert_eq!(r.resync_work(&mut l, B), Some(7));
-        r.set_region_sync(&mut l, 7, true).unwrap();
-        assert_eq!(r.resync_work(&mut l, B), None);
+        assert_eq!(r.node_left(A), 2);
+        assert_eq!(l.sync_count(), 125, "sync bits untouched");
+        assert_eq!(r.resync_work(&mut l, B), None, "nothing to resync");
+        assert!(!r.is_marked_by(3, A) && r.is_marked_by(3, LEFT));
+        // Nobody live can clear them; A back under the same id neither.
+        r.mark(&mut l, A, &[3]).unwrap();
+        r.clear(&mut l, A, &[3]).unwrap();
         r.clear(&mut l, B, &[7, 8]).unwrap();
-        assert_eq!((l.is_clean(7), l.is_clean(8)), (Ok(true), Ok(true)));
+        assert_eq!(l.is_clean(3), Ok(false));
+        assert_eq!(l.is_clean(7), Ok(false));
+        assert_eq!(l.is_clean(8), Ok(true));
+        r.mark(&mut l, A, &[3]).unwrap();
+        assert_eq!(r.node_left(A), 1, "its new mark of 3");
+        assert_eq!(r.marks.get(&3), Some(&vec![LEFT]));
+    }
+
+    #[test]
+    fn in_sync_once_all_were_since_the_last_resume() {
+        let (mut l, mut r) = (log("1000 clustered-core 8"), Replica::new());
+        r.resume(&l, true);
+        assert_eq!(r.in_sync(&l, 0), Ok(false));
+        while let Some(got) = r.resync_work(&mut l, A) {
+            r.set_region_sync(&mut l, got, true).unwrap();
+        }
+        // A leg's write error marks a region out of sync: still "in sync"
+        // to this node's kernel, whose writes go on to every leg.
+        r.set_region_sync(&mut l, 5, false).unwrap();
+        assert_eq!(l.sync_count(), 124);
+        assert_eq!(r.in_sync(&l, 5), Ok(true));
+        assert!(r.in_sync(&l, 125).is_err());
+        // Another node's resume changes nothing here; this node's does.
+        r.resume(&l, false);
+        assert_eq!(r.in_sync(&l, 5), Ok(true));
+        r.resume(&l, true);
+        assert_eq!(r.in_sync(&l, 5), Ok(false));
     }
 
     #[test]
     fn a_failed_resyncer_hands_its_region_back() {
         let (mut l, mut r) = (log("1000 clustered-core 8"), Replica::new());
         assert_eq!(r.resync_work(&mut l, A), Some(0));
-        r.node_failed(&mut l, A).unwrap();
+        assert_eq!(r.node_left(A), 0);
         assert_eq!(r.resync_work(&mut l, B), Some(0));
     }
 

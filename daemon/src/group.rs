@@ -27,9 +27,9 @@
 //!   nodes that joined after it (their checkpoint says how much of their
 //!   queue it already includes);
 //! - a node that leaves or fails: the regions it had marked may differ
-//!   between the legs, so they go out of sync on every survivor (dm-logd's
-//!   rule; cmirrord leaves them in sync until the group is rebuilt); the
-//!   kernel resyncs them at its next resume;
+//!   between the legs; they stay dirty, in sync, and marked by nobody who
+//!   can clear them, until the group forms again from the log device
+//!   ([`Replica::node_left`] says why not out of sync at once);
 //! - when the writer changes, the new one writes the whole log at its next
 //!   flush.
 //!
@@ -153,6 +153,9 @@ pub struct ClusterLog {
     /// Messages corosync could not take yet (`CS_ERR_TRY_AGAIN`), in order;
     /// a checkpoint with its destination.
     outbox: VecDeque<(Option<NodeId>, Vec<u8>)>,
+    /// Answers (`EIO`) to the requests that were waiting when a send found
+    /// the connection gone, for [`ClusterLog::take_failed`].
+    failed: Vec<Deferred>,
 }
 
 fn u64_item(data: &[u8], i: usize) -> u64 {
@@ -185,6 +188,7 @@ impl ClusterLog {
             was_member: false,
             broken: false,
             outbox: VecDeque::new(),
+            failed: Vec::new(),
             seen: 0,
             joined_at: BTreeMap::new(),
         }
@@ -256,8 +260,9 @@ impl ClusterLog {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => {
-                    self.outbox.clear();
-                    self.broken = true;
+                    let mut out = std::mem::take(&mut self.failed);
+                    self.connection_lost(&e, &mut out);
+                    self.failed = out;
                     return Err(e);
                 }
             }
@@ -268,6 +273,29 @@ impl ClusterLog {
     /// Whether messages wait for corosync to take them.
     pub fn has_outbox(&self) -> bool {
         !self.outbox.is_empty()
+    }
+
+    /// The answers to requests that failed with the connection on a send.
+    pub fn take_failed(&mut self) -> Vec<Deferred> {
+        std::mem::take(&mut self.failed)
+    }
+
+    /// The connection to corosync failed (corosync stopped): out of the
+    /// group, the requests waiting on it fail with `EIO`, and so do later
+    /// ones until the kernel resumes the log again, which joins anew.
+    fn connection_lost(&mut self, e: &io::Error, out: &mut Vec<Deferred>) {
+        log_error!(
+            "log {}: the CPG connection failed: {e}; the log's requests fail until it is resumed again",
+            self.tail()
+        );
+        self.group = None;
+        self.phase = Phase::Out;
+        self.valid.clear();
+        self.members.clear();
+        self.queue.clear();
+        self.outbox.clear();
+        self.broken = true;
+        self.fail_in_flight(out);
     }
 
     /// RESUME from the kernel with `group` just joined (its name is
@@ -339,7 +367,7 @@ impl ClusterLog {
             Err(e) => Response::err(e.errno()),
         };
         match ty {
-            RequestType::InSync => b(log.in_sync(req.u64_item(0))),
+            RequestType::InSync => b(self.replica.in_sync(log, req.u64_item(0))),
             RequestType::GetSyncCount => Response::ok(words(&[log.sync_count()])),
             RequestType::GetRegionSize => Response::ok(words(&[log.config().region_size])),
             RequestType::StatusTable => Response::ok(nul_terminated(&log.status_table())),
@@ -354,6 +382,7 @@ impl ClusterLog {
     fn apply(&mut self, from: NodeId, ty: RequestType, data: &[u8], write: bool) -> Response {
         let n = data.len() / 8;
         let regions: Vec<u64> = (0..n).map(|i| u64_item(data, i)).collect();
+        let own = from == self.me;
         let (log, rep) = (&mut self.log, &mut self.replica);
         match ty {
             RequestType::MarkRegion => unit(rep.mark(log, from, &regions)),
@@ -392,7 +421,7 @@ impl ClusterLog {
                 }
             }
             RequestType::Resume => {
-                rep.resume();
+                rep.resume(log, own);
                 Response::ok(Vec::new())
             }
             _ => Response::ok(Vec::new()),
@@ -559,6 +588,7 @@ impl ClusterLog {
         };
         self.replica.import(&mut self.log, &cp);
         self.replica.import_ext(&x);
+        self.replica.imported(&self.log);
         self.was_member = true;
         self.phase = Phase::Valid;
         // The holders as the sender saw them at our join; what changed
@@ -759,7 +789,7 @@ impl ClusterLog {
         // Marks, resync owner and scan position of a group that is gone.
         self.replica = Replica::new();
         let r = self.log.resume();
-        self.replica.resume();
+        self.replica.resume(&self.log, true);
         if let Err(e) = &r {
             log_error!("log {}: resume failed: {e}", self.tail());
         }
@@ -794,13 +824,12 @@ impl ClusterLog {
             // A checkpoint still waiting for corosync must not reach the
             // node's next incarnation, which joins after this.
             self.outbox.retain(|(to, _)| *to != Some(n));
-            match self.replica.node_failed(&mut self.log, n) {
-                Ok(0) => log_info!("log {}: node {n} left", self.tail()),
-                Ok(k) => log_warn!(
-                    "log {}: node {n} left with {k} regions marked: resyncing them",
+            match self.replica.node_left(n) {
+                0 => log_info!("log {}: node {n} left", self.tail()),
+                k => log_warn!(
+                    "log {}: node {n} left with {k} regions marked: they stay dirty until the mirror has been suspended on every node and is resumed",
                     self.tail()
                 ),
-                Err(e) => log_error!("log {}: node {n} left: {e}", self.tail()),
             }
         }
         if self.server() != old_server {
@@ -880,10 +909,10 @@ impl ClusterLog {
     /// requests waiting on it fail with `EIO`, and so do later ones until
     /// the kernel resumes the log again.
     pub fn dispatch(&mut self) -> Vec<Deferred> {
+        let mut out = self.take_failed();
         let Some(g) = self.group.as_mut() else {
-            return Vec::new();
+            return out;
         };
-        let mut out = Vec::new();
         match g.dispatch() {
             Ok(events) => {
                 for e in events {
@@ -895,18 +924,7 @@ impl ClusterLog {
                     }
                 }
             }
-            Err(e) => {
-                log_error!(
-                    "log {}: the CPG connection failed: {e}; the log's requests fail until it is resumed again",
-                    self.tail()
-                );
-                self.group = None;
-                self.phase = Phase::Out;
-                self.valid.clear();
-                self.queue.clear();
-                self.broken = true;
-                self.fail_in_flight(&mut out);
-            }
+            Err(e) => self.connection_lost(&e, &mut out),
         }
         out
     }
@@ -1001,6 +1019,8 @@ mod tests {
         bus: Bus,
         /// Sends refused with `WouldBlock` before the next one is taken.
         busy: Rc<std::cell::Cell<u32>>,
+        /// corosync is gone: sends fail.
+        down: Rc<std::cell::Cell<bool>>,
     }
 
     impl Transport for Fake {
@@ -1008,6 +1028,9 @@ mod tests {
             self.me
         }
         fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+            if self.down.get() {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
             if self.busy.get() > 0 {
                 self.busy.set(self.busy.get() - 1);
                 return Err(io::ErrorKind::WouldBlock.into());
@@ -1029,6 +1052,7 @@ mod tests {
         answers: BTreeMap<NodeId, Vec<Deferred>>,
         seq: u32,
         busy: Rc<std::cell::Cell<u32>>,
+        down: Rc<std::cell::Cell<bool>>,
     }
 
     impl Sim {
@@ -1055,6 +1079,7 @@ mod tests {
                 answers: BTreeMap::new(),
                 seq: 0,
                 busy: Rc::default(),
+                down: Rc::default(),
             }
         }
 
@@ -1072,6 +1097,7 @@ mod tests {
                     me: id,
                     bus: self.bus.clone(),
                     busy: self.busy.clone(),
+                    down: self.down.clone(),
                 };
                 // What was sent before the join is delivered before it;
                 // our RESUME after it.
@@ -1226,20 +1252,91 @@ mod tests {
         s.same_state();
     }
 
+    /// A node fails with regions marked (flushed: dirty on the device). The
+    /// survivor keeps them dirty and in sync; they are out of sync, and
+    /// resynced, when the group forms again from the device.
     #[test]
-    fn a_failed_nodes_regions_are_resynced_by_the_survivor() {
-        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A, B], None);
+    fn a_failed_nodes_regions_are_resynced_when_the_group_forms_again() {
+        let store = MemStore::new(4096);
+        let mut s = Sim::new("1000 clustered-disk 7:3 8", &[A, B], Some(&store));
+        let clean_on_disk = |st: &MemStore, region: usize| {
+            st.0.borrow().data[1024 + region / 8] & (1 << (region % 8)) != 0
+        };
         s.call(A, RequestType::Resume, &[]);
         s.call(B, RequestType::Resume, &[]);
+        // The initial resync (a new log), by A.
+        loop {
+            let w = Sim::u64s(&s.call(A, RequestType::GetResyncWork, &[]));
+            if w[0] == 0 {
+                break;
+            }
+            let mut set = r(w[1]);
+            set.extend(r(1));
+            s.call(A, RequestType::SetRegionSync, &set);
+        }
+        // Cleared as the kernel does, at most 32 regions a request.
+        for first in (0..125).step_by(32) {
+            let some: Vec<u8> = (first..125.min(first + 32)).flat_map(r).collect();
+            s.call(A, RequestType::ClearRegion, &some);
+        }
         s.call(B, RequestType::MarkRegion, &r(7));
-        s.call(A, RequestType::MarkRegion, &r(9));
+        assert_eq!(s.call(B, RequestType::Flush, &[]).error, 0);
         s.confchg(&[], &[B]);
+        assert_eq!(Sim::u64s(&s.call(A, RequestType::InSync, &r(7))), vec![1]);
+        assert_eq!(
+            Sim::u64s(&s.call(A, RequestType::GetSyncCount, &[])),
+            vec![125]
+        );
+        assert_eq!(
+            Sim::u64s(&s.call(A, RequestType::GetResyncWork, &[])),
+            vec![0, 0]
+        );
+        // A writes region 7 too: it stays dirty on the device.
+        s.call(A, RequestType::MarkRegion, &r(7));
+        s.call(A, RequestType::ClearRegion, &r(7));
+        assert_eq!(s.call(A, RequestType::Flush, &[]).error, 0);
+        assert!(!clean_on_disk(&store, 7));
+        assert!(clean_on_disk(&store, 6) && clean_on_disk(&store, 8));
+        // The group empties and forms again: 7 is out of sync and resynced.
+        assert_eq!(s.call(A, RequestType::Postsuspend, &[]).error, 0);
+        s.confchg(&[], &[A]);
+        assert_eq!(s.call(A, RequestType::Resume, &[]).error, 0);
+        assert_eq!(
+            Sim::u64s(&s.call(A, RequestType::GetSyncCount, &[])),
+            vec![124]
+        );
         assert_eq!(Sim::u64s(&s.call(A, RequestType::InSync, &r(7))), vec![0]);
-        assert_eq!(Sim::u64s(&s.call(A, RequestType::InSync, &r(9))), vec![1]);
         assert_eq!(
             Sim::u64s(&s.call(A, RequestType::GetResyncWork, &[])),
             vec![1, 7]
         );
+    }
+
+    /// corosync goes away under a send: the log leaves the group, the
+    /// request waiting fails with EIO, and so do later ones until a RESUME
+    /// joins again.
+    #[test]
+    fn a_lost_connection_fails_requests_until_a_resume_joins_again() {
+        let mut s = Sim::new("1000 clustered-core 8 nosync", &[A], None);
+        assert_eq!(s.call(A, RequestType::Resume, &[]).error, 0);
+        let (seq, now) = s.kernel(A, RequestType::Flush, &[]);
+        assert!(now.is_none());
+        s.down.set(true);
+        s.bus.borrow_mut().clear();
+        assert_eq!(s.call(A, RequestType::MarkRegion, &r(1)).error, -libc::EIO);
+        assert!(!s.nodes[&A].joined());
+        let failed = s.nodes.get_mut(&A).unwrap().take_failed();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(
+            (failed[0].header.seq, failed[0].response.error),
+            (seq, -libc::EIO)
+        );
+        s.members.clear();
+        assert_eq!(s.call(A, RequestType::GetResyncWork, &[]).error, -libc::EIO);
+        s.down.set(false);
+        assert_eq!(s.call(A, RequestType::Resume, &[]).error, 0);
+        assert_eq!(s.call(A, RequestType::MarkRegion, &r(1)).error, 0);
+        assert_eq!(s.call(A, RequestType::Flush, &[]).error, 0);
     }
 
     #[test]
@@ -1366,6 +1463,7 @@ mod tests {
                     me: id,
                     bus: s.bus.clone(),
                     busy: s.busy.clone(),
+                    down: s.down.clone(),
                 };
                 assert!(s
                     .nodes
@@ -1402,6 +1500,7 @@ mod tests {
             me: A,
             bus: s.bus.clone(),
             busy: s.busy.clone(),
+            down: s.down.clone(),
         };
         s.nodes.get_mut(&A).unwrap().resume(Box::new(t), &r);
         s.bus.borrow_mut().clear();
@@ -1480,6 +1579,9 @@ mod tests {
             // Per node: regions marked, and those of them flushed since.
             let mut marked: BTreeMap<NodeId, BTreeSet<u64>> = BTreeMap::new();
             let mut flushed: BTreeMap<NodeId, BTreeSet<u64>> = BTreeMap::new();
+            // Flushed marks of nodes that failed: dirty on the device while
+            // the group lasts.
+            let mut orphaned: BTreeSet<u64> = BTreeSet::new();
             for step in 0..120 {
                 let n = [A, B, C][rng.below(3) as usize];
                 let member = s.members.contains(&n);
@@ -1565,15 +1667,24 @@ mod tests {
                         s.nodes.insert(n, ClusterLog::new(UUID, fresh));
                         s.answers.remove(&n);
                         marked.remove(&n);
-                        flushed.remove(&n);
+                        orphaned.extend(flushed.remove(&n).unwrap_or_default());
                     }
                 }
                 s.deliver();
                 for m in &s.members {
                     assert!(s.nodes[m].is_valid(), "{ctx}: node {m} has no state");
                 }
-                if !s.members.is_empty() {
+                if s.members.is_empty() {
+                    orphaned.clear();
+                } else {
                     s.same_state();
+                }
+                for &g in &orphaned {
+                    let clean = store.0.borrow().data[1024 + g as usize / 8] & (1 << (g % 8)) != 0;
+                    assert!(
+                        !clean,
+                        "{ctx}: a failed node's flushed mark of region {g} was cleaned"
+                    );
                 }
                 for (node, regions) in &flushed {
                     if !s.members.contains(node) {

@@ -117,7 +117,12 @@ pub fn run(
         let mut fds = vec![sock.as_fd().as_raw_fd(), signals.as_fd().as_raw_fd()];
         fds.extend(groups.iter().map(|(_, fd)| *fd));
         // Messages corosync refused for now: try again in 10 ms.
-        let timeout = if server.pump_groups() { 10 } else { -1 };
+        let (waiting, failed) = server.pump_groups();
+        for (seq, payload) in failed {
+            send_reply(sock, &mut stats, seq, &payload);
+            stats.served += 1;
+        }
+        let timeout = if waiting { 10 } else { -1 };
         let ready = poll_raw(&fds, timeout)?;
         for (i, (key, _)) in groups.iter().enumerate() {
             if ready[2 + i] {

@@ -13,7 +13,7 @@ use crate::ctr::parse_ctr;
 use crate::dirtylog::DirtyLog;
 use crate::errno;
 use crate::error::{Error, Result};
-use crate::group::{ClusterLog, Transport};
+use crate::group::{ClusterLog, Deferred, Transport};
 use crate::logging::uuid_tail;
 use crate::proto::{self, answer_size, data_rule, DataRule, Request, RequestType};
 use dm_log_shared::ulog;
@@ -73,6 +73,18 @@ pub struct Server {
     requests: u64,
 }
 
+/// Kernel reply payloads (with their sequence numbers) of answers a
+/// cluster log gave later.
+fn replies(answers: Vec<Deferred>) -> Vec<(u32, Vec<u8>)> {
+    answers
+        .into_iter()
+        .map(|d| {
+            let payload = proto::reply_payload(&d.header, d.response.error, &d.response.data);
+            (d.header.seq, payload)
+        })
+        .collect()
+}
+
 impl Server {
     /// A server with no logs.
     pub fn new() -> Self {
@@ -107,26 +119,23 @@ impl Server {
         let Some(c) = self.clusters.get_mut(key) else {
             return Vec::new();
         };
-        c.dispatch()
-            .into_iter()
-            .map(|d| {
-                let payload = proto::reply_payload(&d.header, d.response.error, &d.response.data);
-                (d.header.seq, payload)
-            })
-            .collect()
+        replies(c.dispatch())
     }
 
-    /// Sends the group messages corosync could not take before; returns
-    /// whether some still wait (poll again soon).
-    pub fn pump_groups(&mut self) -> bool {
+    /// Sends the group messages corosync could not take before. Returns
+    /// whether some still wait (poll again soon), and the kernel replies of
+    /// requests that failed with a group's connection.
+    pub fn pump_groups(&mut self) -> (bool, Vec<(u32, Vec<u8>)>) {
         let mut waiting = false;
+        let mut failed = Vec::new();
         for (k, c) in self.clusters.iter_mut() {
             if let Err(e) = c.pump() {
                 log_error!("log {}: cannot send to the group: {e}", uuid_tail(&k.0));
             }
             waiting |= c.has_outbox();
+            failed.extend(c.take_failed());
         }
-        waiting
+        (waiting, replies(failed))
     }
 
     /// Handles one request: its reply payload now, or `None` when a

@@ -275,6 +275,19 @@ pub fn poll_raw(fds: &[RawFd], timeout_ms: i32) -> io::Result<Vec<bool>> {
         .collect())
 }
 
+/// Whether the peer of `fd` has gone (`POLLHUP`, `POLLERR` or `POLLNVAL`
+/// now, without waiting).
+pub fn hung_up(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: `p` is one live pollfd structure; a zero timeout.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r > 0 && p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
+}
+
 /// Drops the clean page-cache pages of `file` (`POSIX_FADV_DONTNEED`), so
 /// that reads go to the device; dirty pages are written back first.
 pub fn drop_page_cache(file: &std::fs::File) -> io::Result<()> {

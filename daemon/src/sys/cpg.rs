@@ -357,6 +357,14 @@ impl Cpg {
         if r != CS_OK && r != CS_ERR_TRY_AGAIN {
             return Err(cs_error("cpg_dispatch", r));
         }
+        // Nothing to read and the descriptor still ready: corosync closed
+        // it; polling it again would spin.
+        if r == CS_ERR_TRY_AGAIN && events.is_empty() && super::hung_up(self.fd) {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "cpg_dispatch: corosync closed the connection",
+            ));
+        }
         Ok(events)
     }
 
