@@ -11,6 +11,7 @@
 #   make bench        C dm-log vs dm-log-rs benchmark (ratios)
 #   make bench-ops    the CPU cost of each log operation, C vs Rust (ns/op)
 #   make bench-scale  load/resume time and memory from 1 GiB to 2^31+1 regions
+#   make bench-cluster [IMPL=c]   dm-logd --cluster vs cmirrord on two QEMU nodes
 #   make check-debug [IMPL="rs c"]   the suite + allocation-failure sweeps on the sanitizer kernel
 #   make check-lvm2 [T="test ..."] [IMPL="rs c"]   LVM2's own mirror tests in the VM
 #   make check-cluster [IMPL="rs c"] [CLUSTER_DAEMONS="dm-logd cmirrord"] [CLUSTER_LOGS="disk core"]   two QEMU nodes, a node killed
@@ -38,7 +39,7 @@ endif
 KMAKE = $(MAKE) -C $(KDIR) M=$(ROOT) LLVM=1 RUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: all module daemon kernel kernel-debug check-debug lvm2 setup print-kdir check check-lvm2 check-cluster demo host-test selftest test-modules \
-	crash-test fuzz soak bench bench-ops bench-scale \
+	crash-test fuzz soak bench bench-ops bench-scale bench-cluster \
 	clippy check-layers fmt fmt-check modules_install clean
 
 all: module
@@ -154,6 +155,10 @@ bench-ops: module test-modules
 
 bench-scale: module
 	@$(ROOT)/scripts/scale.sh
+
+# dm-logd --cluster vs cmirrord on the two-node QEMU cluster, same boot.
+bench-cluster: module daemon lvm2
+	@$(ROOT)/scripts/cluster-bench.sh $(or $(filter c,$(IMPL)),rs)
 
 modules_install: $(KDIR_DEP)
 	+$(KMAKE) INSTALL_MOD_DIR=updates modules_install

@@ -15,8 +15,10 @@
 //! - the one region being resynced cluster-wide and the node resyncing it;
 //! - the regions another node asked about (`IS_REMOTE_RECOVERING`), resynced
 //!   first, newest first;
-//! - the resync scan position, and the local "recovery halted" flag of a
-//!   presuspended node;
+//! - the resync scan position, which only a group forming starts again;
+//! - the local "recovery halted" flag of a presuspended node (kept for
+//!   cmirrord's rule; dm-logd answers PRESUSPEND locally and does not set
+//!   it);
 //! - local: whether every region has been in sync since this node's last
 //!   resume, after which IN_SYNC answers "in sync" whatever the bitmap says
 //!   (cmirrord's rule, see [`Replica::in_sync`]).
@@ -173,7 +175,10 @@ impl Replica {
 
     /// IN_SYNC, answered by each node from its own state: the bitmap, but
     /// "in sync" for every region once all have been in sync since this
-    /// node's last resume (cmirrord's rule). A region that goes out of sync
+    /// node's last resume (cmirrord's rule, but for one difference:
+    /// cmirrord starts counting only at the next SET_REGION_SYNC that
+    /// completes the sync, so a node resumed on a mirror already in sync
+    /// answers from its bitmap; here it answers "in sync" at once). A region that goes out of sync
     /// later (a mirror marks one on a leg's write error) would have every
     /// other node's kernel send its writes to one leg only, from then until
     /// its table is reloaded: the kernel keeps such a region's state in its
@@ -182,16 +187,28 @@ impl Replica {
         Ok(log.in_sync(region)? || self.synced)
     }
 
-    /// IS_REMOTE_RECOVERING: whether `region` is still to be resynced (not
-    /// in sync), and the scan position as the in-sync hint. A region asked
-    /// about goes to the front of the resync queue. A presuspended node
-    /// answers "no, none" and queues nothing.
+    /// Whether `region` is being resynced or will be: out of sync, and
+    /// being resynced or ahead of the scan. One the scan has passed (a
+    /// failed resync, a leg's write error) waits for the group to form
+    /// again ([`Replica::resume`]): "no", or the kernel would hold its
+    /// writes to it until then.
+    pub fn pending(&self, log: &DirtyLog, region: u64) -> bool {
+        let count = log.regions().count();
+        !log.regions().in_sync(region)
+            && (self.recovering.map(|(r, _)| r) == Some(region)
+                || (region >= self.sync_search && self.sync_search < count))
+    }
+
+    /// IS_REMOTE_RECOVERING: whether `region` is still to be resynced
+    /// ([`Replica::pending`]), and the scan position as the in-sync hint. A
+    /// region asked about goes to the front of the resync queue. A
+    /// presuspended node answers "no, none" and queues nothing.
     pub fn is_remote_recovering(&mut self, log: &DirtyLog, region: u64) -> Result<(bool, u64)> {
         check(log, region)?;
         if self.halted {
             return Ok((false, log.regions().count()));
         }
-        let pending = !log.regions().in_sync(region);
+        let pending = self.pending(log, region);
         if pending
             && self.recovering.map(|(r, _)| r) != Some(region)
             && !self.priority.contains(&region)
@@ -206,11 +223,18 @@ impl Replica {
         self.halted = true;
     }
 
-    /// RESUME (every member applies every node's): the scan starts again.
-    /// `own`: this node's; its recovery is no longer halted, and "all in
-    /// sync since the last resume" starts over.
+    /// RESUME (every member applies every node's). `own`: this node's; its
+    /// recovery is no longer halted, and "all in sync since the last
+    /// resume" starts over.
+    ///
+    /// The resync scan does not start again (it does when a group forms):
+    /// a region it has passed is one the other nodes' kernels no longer ask
+    /// about (their in-sync hint, from IS_REMOTE_RECOVERING, is past it), so
+    /// resyncing it now would race their writes to it. Such a region (a
+    /// failed resync, a leg's write error) waits for the group to form
+    /// again, as on cmirrord, where a node's RESUME moves only its own scan
+    /// and the server's answers.
     pub fn resume(&mut self, log: &DirtyLog, own: bool) {
-        self.sync_search = 0;
         if own {
             self.halted = false;
             self.synced = false;
@@ -412,8 +436,8 @@ mod tests {
         r.presuspend();
         assert_eq!(r.is_remote_recovering(&l, 50).unwrap(), (false, 125));
         r.resume(&l, true);
-        assert_eq!(r.is_remote_recovering(&l, 50).unwrap(), (true, 0));
-        // Region 50 first, then the scan from 0 over what is left.
+        assert_eq!(r.is_remote_recovering(&l, 50).unwrap(), (true, 2));
+        // Region 50 first, then the scan on over what is left.
         let mut order = Vec::new();
         while let Some(got) = r.resync_work(&mut l, B) {
             r.set_region_sync(&mut l, got, true).unwrap();
@@ -423,6 +447,15 @@ mod tests {
         assert!(order[1..].windows(2).all(|w| w[0] < w[1]));
         assert_eq!(order.len(), 125 - 4);
         assert_eq!(l.sync_count(), 125);
+        // A region the scan passed goes out of sync: not handed out again,
+        // whoever resumes, until a group forms.
+        r.set_region_sync(&mut l, 5, false).unwrap();
+        r.resume(&l, true);
+        r.resume(&l, false);
+        assert_eq!(r.resync_work(&mut l, A), None);
+        assert_eq!(r.is_remote_recovering(&l, 5).unwrap(), (false, 124));
+        let mut formed = Replica::new();
+        assert_eq!(formed.resync_work(&mut l, A), Some(5));
     }
 
     #[test]

@@ -184,7 +184,9 @@ impl DirtyLog {
 
     /// RESUME: for a disk-like log, loads the state from the device and
     /// writes it back (header with the current region count); for a core
-    /// log, restarts the resync search.
+    /// log, restarts the resync search. `sync`/`nosync` in the table make a
+    /// `disk` log start over (dm-log.c); a `clustered-disk` log is read
+    /// anyway (cmirrord).
     pub fn resume(&mut self) -> Result<()> {
         self.hint = 0;
         let Some(disk) = self.disk.as_mut() else {
@@ -219,8 +221,12 @@ impl DirtyLog {
                 let recorded =
                     Header::decode(&buf).map_or(Err(HeaderError::NotALog), |h| h.recorded());
                 match recorded {
-                    // sync/nosync in the table: start over, as dm-log.c.
-                    _ if self.cfg.mode != SyncMode::Default => {}
+                    // sync/nosync in the table: start over, as dm-log.c;
+                    // but a clustered-disk log is read whatever the table
+                    // says, as cmirrord does (the option only sets the
+                    // regions the log does not record): a group forming
+                    // again must find the regions a failed node left dirty.
+                    _ if self.cfg.mode != SyncMode::Default && !self.cfg.clustered() => {}
                     Err(HeaderError::NotALog) => log_info!(
                         "no disk log header on {}: initialising a new log",
                         disk.dev.name

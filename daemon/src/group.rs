@@ -617,7 +617,7 @@ impl ClusterLog {
         }
         self.queue.push(Queued::Valid(self.me));
         log_info!(
-            "log {}: state from node {from}: {} of {} regions in sync, nodes marking: {:?}",
+            "log {}: state from node {from}: {} of {} regions in sync, nodes marking (0: nodes that left): {:?}",
             self.tail(),
             self.log.sync_count(),
             count,
@@ -657,7 +657,10 @@ impl ClusterLog {
                 Err(e) => Response::err(e.errno()),
             },
             RequestType::IsRemoteRecovering => match self.log.in_sync(region) {
-                Ok(v) => Response::ok(words(&[u64::from(!v), 0])),
+                Ok(_) => Response::ok(words(&[
+                    u64::from(self.replica.pending(&self.log, region)),
+                    0,
+                ])),
                 Err(e) => Response::err(e.errno()),
             },
             RequestType::GetResyncWork => Response::ok(words(&[0, 0])),
@@ -1257,8 +1260,19 @@ mod tests {
     /// resynced, when the group forms again from the device.
     #[test]
     fn a_failed_nodes_regions_are_resynced_when_the_group_forms_again() {
+        // With nosync too: a clustered-disk log is read back whatever the
+        // table says (cmirrord's rule).
+        for table in [
+            "1000 clustered-disk 7:3 8",
+            "1000 clustered-disk 7:3 8 nosync",
+        ] {
+            failed_nodes_regions_resynced(table);
+        }
+    }
+
+    fn failed_nodes_regions_resynced(table: &str) {
         let store = MemStore::new(4096);
-        let mut s = Sim::new("1000 clustered-disk 7:3 8", &[A, B], Some(&store));
+        let mut s = Sim::new(table, &[A, B], Some(&store));
         let clean_on_disk = |st: &MemStore, region: usize| {
             st.0.borrow().data[1024 + region / 8] & (1 << (region % 8)) != 0
         };

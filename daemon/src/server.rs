@@ -411,7 +411,7 @@ impl Server {
     /// failures.
     pub fn flush_all(&mut self) -> usize {
         // Cluster logs: the group goes on without this node (its marks
-        // are resynced by the others).
+        // stay, dirty, until the group forms again).
         for c in self.clusters.values_mut() {
             c.destroy();
         }

@@ -357,9 +357,9 @@ impl Cpg {
         if r != CS_OK && r != CS_ERR_TRY_AGAIN {
             return Err(cs_error("cpg_dispatch", r));
         }
-        // Nothing to read and the descriptor still ready: corosync closed
-        // it; polling it again would spin.
-        if r == CS_ERR_TRY_AGAIN && events.is_empty() && super::hung_up(self.fd) {
+        // Nothing delivered and the descriptor hung up: corosync closed it
+        // (libcpg may still say CS_OK); polling it again would spin.
+        if events.is_empty() && super::hung_up(self.fd) {
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionReset,
                 "cpg_dispatch: corosync closed the connection",
