@@ -5,12 +5,13 @@
 #   scripts/cluster-bench.sh [rs|c]   (default rs; CLUSTER_LOG=disk|core,
 #                                      BENCH_ROUNDS=3, BENCH_SECONDS=10)
 #
-# Node 1 writes 4 KiB blocks at random over the mirror (fio, O_DIRECT, one
-# write in flight, then 16) while node 2 is a member of the log's group.
-# Prints, per iodepth, each server's median IOPS and write latency over the
-# rounds and the ratio dm-logd/cmirrord (median of the per-round ratios,
-# with their range); every run goes to tests/out/cluster-bench-<impl>-<log>/
-# bench.csv. A bench, not a test: it fails only if a run did not complete.
+# Node 1, then node 2 writes 4 KiB blocks at random over the mirror (fio,
+# O_DIRECT, one write in flight, then 16) while the other node is a member
+# of the log's group. Prints, per writing node and iodepth, each server's
+# median IOPS and write latency over the rounds and the ratio
+# dm-logd/cmirrord (median of the per-round ratios, with their range);
+# every run goes to tests/out/cluster-bench-<impl>-<log>/bench.csv. A
+# bench, not a test: it fails only if a run did not complete.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -33,7 +34,7 @@ mkdir -p "$run"
 truncate -s 256M "$out/leg0.img" && truncate -s 256M "$out/leg1.img" &&
 	truncate -s 4M "$out/log.img" || die "cannot make the disk images"
 cp "$DMLOGD" "$out/dm-logd" || die "cannot copy $DMLOGD"
-echo "round,server,iodepth,iops,clat_mean_us,clat_p50_us,clat_p99_us" >"$run/bench.csv"
+echo "round,server,node,iodepth,iops,clat_mean_us,clat_p50_us,clat_p99_us" >"$run/bench.csv"
 
 GUEST=$DMLOG_ROOT/tests/cluster_bench_vm.sh
 GUEST_ENV="CLUSTER_LOG=$clog CMIRRORD=$CMIRRORD DMLOGD=$out/dm-logd BENCH_ROUNDS=$rounds BENCH_SECONDS=$secs DMLOG_CACHE=$DMLOG_CACHE"
@@ -56,7 +57,7 @@ for p in $p1 $p2; do
 		n=$(($(wc -l <"$run/bench.csv") - 1))
 		if [ "$n" != "$done_runs" ]; then
 			done_runs=$n
-			log "run $n of $((rounds * 4)): $(tail -n 1 "$run/bench.csv")"
+			log "run $n of $((rounds * 8)): $(tail -n 1 "$run/bench.csv")"
 		fi
 		sleep 2
 	done
@@ -67,12 +68,12 @@ for n in 1 2; do sed -n '/^KTAP version/,$p' "$out/node$n.ktap" 2>/dev/null | se
 python3 - "$out/bench.csv" <<'EOF'
 import csv, statistics as st, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-print("| iodepth | dm-logd IOPS | cmirrord IOPS | ratio (range) | dm-logd latency µs (p99) | cmirrord latency µs (p99) |")
-print("|---|---|---|---|---|---|")
-for d in sorted({r["iodepth"] for r in rows}, key=int):
+print("| writer | iodepth | dm-logd IOPS | cmirrord IOPS | ratio (range) | dm-logd latency µs (p99) | cmirrord latency µs (p99) |")
+print("|---|---|---|---|---|---|---|")
+for n, d in sorted({(r["node"], r["iodepth"]) for r in rows}, key=lambda k: (k[0], int(k[1]))):
     by = {}
     for r in rows:
-        if r["iodepth"] == d:
+        if (r["node"], r["iodepth"]) == (n, d):
             by.setdefault(r["server"], {})[r["round"]] = r
     a, b = by.get("dm-logd", {}), by.get("cmirrord", {})
     both = sorted(set(a) & set(b))
@@ -80,10 +81,10 @@ for d in sorted({r["iodepth"] for r in rows}, key=int):
         continue
     ratios = [float(a[k]["iops"]) / float(b[k]["iops"]) for k in both]
     med = lambda s, f: st.median(float(s[k][f]) for k in both)
-    print("| %s | %.0f | %.0f | %.2f (%.2f-%.2f) | %.0f (%.0f) | %.0f (%.0f) |" % (
-        d, med(a, "iops"), med(b, "iops"), st.median(ratios), min(ratios), max(ratios),
+    print("| node %s | %s | %.0f | %.0f | %.2f (%.2f-%.2f) | %.0f (%.0f) | %.0f (%.0f) |" % (
+        n, d, med(a, "iops"), med(b, "iops"), st.median(ratios), min(ratios), max(ratios),
         med(a, "clat_mean_us"), med(a, "clat_p99_us"), med(b, "clat_mean_us"), med(b, "clat_p99_us")))
 EOF
 runs=$(($(wc -l <"$out/bench.csv") - 1))
-log "cluster bench took $((SECONDS - t0)) s: $runs of $((rounds * 4)) runs"
-[ "$runs" = $((rounds * 4)) ] && ! compgen -G "$run/failed.*" >/dev/null
+log "cluster bench took $((SECONDS - t0)) s: $runs of $((rounds * 8)) runs"
+[ "$runs" = $((rounds * 8)) ] && ! compgen -G "$run/failed.*" >/dev/null

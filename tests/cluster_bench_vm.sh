@@ -7,15 +7,19 @@
 #
 # Per round and server (the order alternates between rounds): both nodes
 # start the server; node 1 creates the mirror (nosync), node 2 joins it;
-# node 1 runs fio, 4 KiB random writes with O_DIRECT over the whole mirror,
-# one in flight then 16, while node 2 is a member that applies every
-# group message; both remove the mirror and stop the server. A write to a
-# region that is not dirty waits for MARK and FLUSH to go round the group,
-# so the write latency at one in flight is mostly the log's round trip.
+# node 1, then node 2 runs fio, 4 KiB random writes with O_DIRECT over the
+# whole mirror, one in flight then 16, while the other node is a member
+# that applies every group message; both remove the mirror and stop the
+# server. A write to a region that is not dirty waits for MARK and FLUSH to
+# go round the group, so the write latency at one in flight is mostly the
+# log's round trips. Node 1 is cmirrord's server and dm-logd's writer (it
+# created the log first); node 2 is neither, so its requests need the
+# other node's answer on cmirrord (two group messages each), and only its
+# FLUSH does on dm-logd.
 #
 # Environment: NODE, RUN, LOG_IMPL, CLUSTER_LOG (disk or core), CMIRRORD,
 # DMLOGD, BENCH_ROUNDS, BENCH_SECONDS. Output: KTAP; the results, one line
-# per fio run, in $RUN/bench.csv (written by node 1).
+# per fio run, in $RUN/bench.csv (both nodes append, in turn).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/modules.sh"
@@ -25,6 +29,7 @@ NODE=${NODE:?} RUN=${RUN:?}
 ME=$NODE
 CLUSTER_LOG=${CLUSTER_LOG:-disk}
 CLUSTER_DAEMON=dm-logd
+DMLOGD_OPTS= # no debug lines: cmirrord's build has none either
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-10}
 . "$(dirname "$0")/cluster_lib.sh"
@@ -60,7 +65,7 @@ t_setup() {
 		dms create $LOGDEV --table "0 $(sectors "$LOGDISK") linear $(devnum "$LOGDISK") 0"
 }
 
-# fio on node 1: DEPTH writes in flight for $SECS s; one CSV line.
+# fio on this node: DEPTH writes in flight for $SECS s; one CSV line.
 bench_run() { # ROUND SERVER DEPTH
 	local j
 	j=$(fio --name=cb --filename="$(dm_node $MIRROR)" --rw=randwrite --bs=4k \
@@ -71,9 +76,9 @@ import json, sys
 w = json.load(sys.stdin)["jobs"][0]["write"]
 c = w["clat_ns"]
 p = c.get("percentile", {})
-print("%s,%s,%s,%.1f,%.1f,%.1f,%.1f" % (sys.argv[1], sys.argv[2], sys.argv[3], w["iops"],
-      c["mean"] / 1000, p.get("50.000000", 0) / 1000, p.get("99.000000", 0) / 1000))
-' "$1" "$2" "$3" >>"$RUN/bench.csv" || fail "cannot read fio's output" || return 1
+print("%s,%s,%s,%s,%.1f,%.1f,%.1f,%.1f" % (sys.argv[1], sys.argv[2], sys.argv[4], sys.argv[3],
+      w["iops"], c["mean"] / 1000, p.get("50.000000", 0) / 1000, p.get("99.000000", 0) / 1000))
+' "$1" "$2" "$3" "$NODE" >>"$RUN/bench.csv" || fail "cannot read fio's output" || return 1
 	note "round $1, $2, iodepth $3: $(tail -n 1 "$RUN/bench.csv")"
 }
 
@@ -95,13 +100,14 @@ t_round() { # ROUND SERVER
 		await "created-$tag" 2 300 || return 1
 		bench_run "$r" "$2" 1 && bench_run "$r" "$2" 16 || return 1
 		arrive "measured-$tag"
-		await "removed-$tag" 2 300 || return 1
+		await "removed-$tag" 2 900 || return 1
 		dms remove $MIRROR || return 1
 	else
 		await "created-$tag" 1 300 || return 1
 		dms create $MIRROR --table "$(table)" || return 1
 		arrive "created-$tag"
 		await "measured-$tag" 1 900 || return 1
+		bench_run "$r" "$2" 1 && bench_run "$r" "$2" 16 || return 1
 		dms remove $MIRROR || return 1
 		arrive "removed-$tag"
 	fi

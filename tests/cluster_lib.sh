@@ -5,7 +5,8 @@
 # (the failure story) and tests/cluster_bench_vm.sh (the benchmark):
 # barriers in the shared run directory, the shared disks, the network,
 # corosync and the log daemons. Needs NODE, RUN, ME (barrier name of this
-# boot), WORK, CLUSTER_DAEMON, CMIRRORD, DMLOGD; lib.sh sourced first.
+# boot), WORK, CLUSTER_DAEMON, CMIRRORD, DMLOGD (DMLOGD_OPTS: more options,
+# --verbose when unset); lib.sh sourced first.
 
 # --- barriers ------------------------------------------------------------------
 
@@ -94,7 +95,8 @@ start_daemon() {
 	# The log is appended to by every start: look only past its end now.
 	from=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + 1))
 	if [ "$CLUSTER_DAEMON" = dm-logd ]; then
-		"$DMLOGD" --cluster --verbose >>"$log" 2>&1 </dev/null 9>&- &
+		# shellcheck disable=SC2086 # DMLOGD_OPTS: words
+		"$DMLOGD" --cluster ${DMLOGD_OPTS---verbose} >>"$log" 2>&1 </dev/null 9>&- &
 		ready='ready'
 	else
 		LD_LIBRARY_PATH=$(dirname "$CMIRRORD")/../../libdm stdbuf -oL -eL "$CMIRRORD" -f \
