@@ -332,6 +332,18 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
     pub fn word(&self, w: usize) -> u64 {
         self.words.get(w).map_or(0, |x| x.load(Ordering::Relaxed))
     }
+
+    /// The first word at or after `from` with a bit clear (bits past the
+    /// end are clear), and its value.
+    fn first_not_full(&self, from: usize) -> Option<(usize, u64)> {
+        self.words
+            .get(from..)?
+            .iter()
+            .map(|x| x.load(Ordering::Relaxed))
+            .enumerate()
+            .find(|&(_, v)| v != u64::MAX)
+            .map(|(i, v)| (from + i, v))
+    }
 }
 
 /// The per-region state of one dirty log: clean, in-sync and recovering bits,
@@ -499,20 +511,31 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
     }
 
     /// First region at or after `start` that is neither in sync nor
-    /// recovering, scanning a word at a time. Moves the search position to
-    /// the end when there is none.
+    /// recovering, scanning the in-sync words and looking at the recovering
+    /// bits only of a word with a region out of sync (as C scans its sync
+    /// bits alone). Moves the search position to the end when there is
+    /// none.
     fn find_unsynced(&self, start: u64) -> Option<u64> {
-        let mut w = (start / WORD_BITS) as usize;
-        // Bits below `start` in its word are not candidates.
-        let mut below = (1u64 << (start % WORD_BITS)) - 1;
-        while start < self.count && w < words_for(self.count) {
-            let busy = self.sync.word(w) | self.recovering.word(w) | below;
-            let free = !busy & self.sync.valid_mask(w);
-            if free != 0 {
-                return Some(w as u64 * WORD_BITS + u64::from(free.trailing_zeros()));
+        if start < self.count {
+            // A word's free regions (`sync`: its in-sync bits, and any
+            // others not to take), if it has one.
+            let free = |w: usize, sync: u64| {
+                let free = !(sync | self.recovering.word(w)) & self.sync.valid_mask(w);
+                (free != 0).then(|| w as u64 * WORD_BITS + u64::from(free.trailing_zeros()))
+            };
+            let first = (start / WORD_BITS) as usize;
+            // Bits below `start` in its word are not candidates.
+            let below = (1u64 << (start % WORD_BITS)) - 1;
+            if let Some(r) = free(first, self.sync.word(first) | below) {
+                return Some(r);
             }
-            below = 0;
-            w += 1;
+            let mut w = first + 1;
+            while let Some((at, sync)) = self.sync.first_not_full(w) {
+                if let Some(r) = free(at, sync) {
+                    return Some(r);
+                }
+                w = at + 1;
+            }
         }
         self.sync_search.store(self.count, Ordering::Relaxed);
         None
