@@ -75,7 +75,8 @@ check-lvm2: module test-modules lvm2
 
 # A clustered mirror on a two-node corosync cluster of QEMU guests sharing
 # its disks, dm-logd --cluster and cmirrord as the log server, a node killed
-# under writes and rebooted (scripts/check-cluster.sh, scripts/cluster.sh);
+# under writes and rebooted, its daemon and corosync restarted
+# (scripts/check-cluster.sh, scripts/cluster.sh);
 # ~10 min per run.
 check-cluster: module daemon lvm2
 	@IMPL="$(IMPL)" CLUSTER_LOGS="$(CLUSTER_LOGS)" CLUSTER_DAEMONS="$(CLUSTER_DAEMONS)" \
