@@ -15,14 +15,10 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-impl=${1:-rs}
-case "$impl" in rs | c) ;; *) die "usage: $0 [rs|c]" ;; esac
-clog=${CLUSTER_LOG:-disk}
-case "$clog" in disk | core) ;; *) die "CLUSTER_LOG must be disk or core" ;; esac
 rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_SECONDS:-10}
 . "$(dirname "$0")/cluster-lib.sh"
-cluster_prereqs
+cluster_prereqs "${1:-rs}"
 DMLOGD=${DMLOGD:-$DMLOG_ROOT/target/release/dm-logd}
 [ -x "$DMLOGD" ] || die "no dm-logd at $DMLOGD: run 'make daemon'"
 limit=$((900 + rounds * 2 * (2 * secs + 120)))

@@ -2,12 +2,16 @@
 # shellcheck shell=bash
 #
 # Booting the two nodes of the QEMU cluster, for scripts/cluster.sh (the
-# failure story) and scripts/cluster-bench.sh (the benchmark). Needs impl;
-# boot needs out (the images leg0.img, leg1.img, log.img), run, GUEST (the
+# failure story) and scripts/cluster-bench.sh (the benchmark). boot needs out (the images leg0.img, leg1.img, log.img), run, GUEST (the
 # guest script) and GUEST_ENV (its environment).
 
-# What the cluster needs on the host: sets KDIR, VNG and CMIRRORD.
+# IMPL (rs or c) and CLUSTER_LOG checked, and what the cluster needs on the
+# host: sets impl, clog, KDIR, VNG and CMIRRORD.
 cluster_prereqs() {
+	impl=$1
+	case "$impl" in rs | c) ;; *) die "usage: $0 [rs|c]" ;; esac
+	clog=${CLUSTER_LOG:-disk}
+	case "$clog" in disk | core) ;; *) die "CLUSTER_LOG must be disk or core" ;; esac
 	KDIR=${KDIR:-$("$DMLOG_ROOT/scripts/kernel.sh" --print)}
 	[ -f "$KDIR/arch/x86/boot/bzImage" ] || die "no kernel at $KDIR: run 'make kernel'"
 	[ "$impl" = c ] || [ -f "$DMLOG_ROOT/dm-log-rs.ko" ] || die "dm-log-rs.ko not built: run 'make'"

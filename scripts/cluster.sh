@@ -18,12 +18,8 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-impl=${1:-rs}
-case "$impl" in rs | c) ;; *) die "usage: $0 [rs|c]" ;; esac
-clog=${CLUSTER_LOG:-disk}
-case "$clog" in disk | core) ;; *) die "CLUSTER_LOG must be disk or core" ;; esac
 . "$(dirname "$0")/cluster-lib.sh"
-cluster_prereqs
+cluster_prereqs "${1:-rs}"
 daemon=${CLUSTER_DAEMON:-cmirrord}
 case "$daemon" in cmirrord | dm-logd) ;; *) die "CLUSTER_DAEMON must be cmirrord or dm-logd" ;; esac
 DMLOGD=${DMLOGD:-$DMLOG_ROOT/target/release/dm-logd}

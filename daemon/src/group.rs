@@ -153,8 +153,8 @@ pub struct ClusterLog {
     /// Messages corosync could not take yet (`CS_ERR_TRY_AGAIN`), in order;
     /// a checkpoint with its destination.
     outbox: VecDeque<(Option<NodeId>, Vec<u8>)>,
-    /// Answers (`EIO`) to the requests that were waiting when a send found
-    /// the connection gone, for [`ClusterLog::take_failed`].
+    /// Answers (`EIO`) to the requests that were waiting when the
+    /// connection was lost, for [`ClusterLog::take_failed`].
     failed: Vec<Deferred>,
 }
 
@@ -260,9 +260,7 @@ impl ClusterLog {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => {
-                    let mut out = std::mem::take(&mut self.failed);
-                    self.connection_lost(&e, &mut out);
-                    self.failed = out;
+                    self.connection_lost(&e);
                     return Err(e);
                 }
             }
@@ -275,7 +273,7 @@ impl ClusterLog {
         !self.outbox.is_empty()
     }
 
-    /// The answers to requests that failed with the connection on a send.
+    /// The answers to requests that failed with the connection.
     pub fn take_failed(&mut self) -> Vec<Deferred> {
         std::mem::take(&mut self.failed)
     }
@@ -283,7 +281,7 @@ impl ClusterLog {
     /// The connection to corosync failed (corosync stopped): out of the
     /// group, the requests waiting on it fail with `EIO`, and so do later
     /// ones until the kernel resumes the log again, which joins anew.
-    fn connection_lost(&mut self, e: &io::Error, out: &mut Vec<Deferred>) {
+    fn connection_lost(&mut self, e: &io::Error) {
         log_error!(
             "log {}: the CPG connection failed: {e}; the log's requests fail until it is resumed again",
             self.tail()
@@ -295,7 +293,12 @@ impl ClusterLog {
         self.queue.clear();
         self.outbox.clear();
         self.broken = true;
-        self.fail_in_flight(out);
+        for (header, _) in std::mem::take(&mut self.in_flight) {
+            self.failed.push(Deferred {
+                header,
+                response: Response::err(libc::EIO),
+            });
+        }
     }
 
     /// RESUME from the kernel with `group` just joined (its name is
@@ -432,16 +435,6 @@ impl ClusterLog {
         if let Some(i) = self.in_flight.iter().position(|(h, _)| h.seq == seq) {
             let (header, _) = self.in_flight.remove(i);
             out.push(Deferred { header, response });
-        }
-    }
-
-    /// Fails every request waiting on the group with `EIO`.
-    fn fail_in_flight(&mut self, out: &mut Vec<Deferred>) {
-        for (header, _) in std::mem::take(&mut self.in_flight) {
-            out.push(Deferred {
-                header,
-                response: Response::err(libc::EIO),
-            });
         }
     }
 
@@ -927,7 +920,10 @@ impl ClusterLog {
                     }
                 }
             }
-            Err(e) => self.connection_lost(&e, &mut out),
+            Err(e) => {
+                self.connection_lost(&e);
+                out.append(&mut self.failed);
+            }
         }
         out
     }
