@@ -146,11 +146,11 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
 
     /// Whether bit `i` is set; `false` past the end.
     pub fn test(&self, i: u64) -> bool {
-        if i >= self.bits {
-            return false;
-        }
+        // The bits past the end of the last word are zero (the type's
+        // invariant), and a word past the end reads as zero: one bounds
+        // check for both, the cost of C's unchecked `test_bit`.
         let (w, mask) = Self::locate(i);
-        self.words[w].load(Ordering::Relaxed) & mask != 0
+        self.word(w) & mask != 0
     }
 
     /// Sets bit `i`; returns whether it was set before. Ignored (returns
@@ -173,36 +173,11 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
         self.words[w].fetch_and(!mask, Ordering::Relaxed) & mask != 0
     }
 
-    /// Sets bit `i` with a plain load and store; returns whether it was set
-    /// before. Ignored (returns `true`) past the end.
-    ///
-    /// Only for a bitmap with one writer at a time: a concurrent update of
-    /// the same word may be lost. Readers see the word before or after.
-    pub fn set_unshared(&self, i: u64) -> bool {
-        if i >= self.bits {
-            return true;
-        }
-        let (w, mask) = Self::locate(i);
-        let old = self.words[w].load(Ordering::Relaxed);
-        if old & mask == 0 {
-            self.words[w].store(old | mask, Ordering::Relaxed);
-        }
-        old & mask != 0
-    }
-
-    /// Clears bit `i` with a plain load and store; returns whether it was
-    /// set before. Ignored (returns `false`) past the end. One writer at a
-    /// time, as [`Bitmap::set_unshared`].
-    pub fn clear_unshared(&self, i: u64) -> bool {
-        if i >= self.bits {
-            return false;
-        }
-        let (w, mask) = Self::locate(i);
-        let old = self.words[w].load(Ordering::Relaxed);
-        if old & mask != 0 {
-            self.words[w].store(old & !mask, Ordering::Relaxed);
-        }
-        old & mask != 0
+    /// Word `w` itself, for an update the caller makes with a plain load
+    /// and store (one writer at a time: a concurrent update of the same
+    /// word may be lost; readers see the word before or after).
+    fn word_ref(&self, w: usize) -> Option<&AtomicU64> {
+        self.words.get(w)
     }
 
     /// Mask of the valid bits of word `w`.
@@ -503,38 +478,49 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
     /// One caller of the resync operations at a time (see the module's
     /// concurrency notes).
     pub fn next_resync_work(&self) -> Option<u64> {
-        let region = self.find_unsynced(self.sync_search.load(Ordering::Relaxed))?;
+        let (region, recovering) = self.find_unsynced(self.sync_search.load(Ordering::Relaxed))?;
+        // `region < count <= u32::MAX`: no overflow.
         self.sync_search.store(region + 1, Ordering::Relaxed);
-        // The search skips recovering regions, so the bit was clear.
-        self.recovering.set_unshared(region);
+        // The search skips recovering regions, so the bit was clear. One
+        // writer: a plain load and store, as C's `__set_bit`.
+        let bit = 1u64 << (region % WORD_BITS);
+        recovering.store(recovering.load(Ordering::Relaxed) | bit, Ordering::Relaxed);
         Some(region)
     }
 
     /// First region at or after `start` that is neither in sync nor
-    /// recovering, scanning the in-sync words and looking at the recovering
-    /// bits only of a word with a region out of sync (as C scans its sync
-    /// bits alone). Moves the search position to the end when there is
-    /// none.
-    fn find_unsynced(&self, start: u64) -> Option<u64> {
+    /// recovering, and the recovering word that holds its bit. It scans the
+    /// in-sync words, looking at the recovering bits only of a word with a
+    /// region out of sync (as C scans its sync bits alone). Moves the
+    /// search position to the end when there is none.
+    ///
+    /// This is the resync's hot path: every word is read once, through one
+    /// bounds check, and the end of the log is one comparison of the region
+    /// found (the bits past the end read as free, so the first free bit of
+    /// the last word is past the end only if no region of it is free).
+    fn find_unsynced(&self, start: u64) -> Option<(u64, &AtomicU64)> {
         if start < self.count {
-            // A word's free regions (`sync`: its in-sync bits, and any
-            // others not to take), if it has one.
-            let free = |w: usize, sync: u64| {
-                let free = !(sync | self.recovering.word(w)) & self.sync.valid_mask(w);
-                (free != 0).then(|| w as u64 * WORD_BITS + u64::from(free.trailing_zeros()))
-            };
             let first = (start / WORD_BITS) as usize;
             // Bits below `start` in its word are not candidates.
             let below = (1u64 << (start % WORD_BITS)) - 1;
-            if let Some(r) = free(first, self.sync.word(first) | below) {
-                return Some(r);
-            }
-            let mut w = first + 1;
-            while let Some((at, sync)) = self.sync.first_not_full(w) {
-                if let Some(r) = free(at, sync) {
-                    return Some(r);
+            let mut next = Some((first, self.sync.word(first) | below));
+            while let Some((at, sync)) = next {
+                let Some(recovering) = self.recovering.word_ref(at) else {
+                    break;
+                };
+                let taken = sync | recovering.load(Ordering::Relaxed);
+                if taken != u64::MAX {
+                    // `at < 2^58`: the shift loses nothing, and the low bits are
+                    // free for the bit's index.
+                    let r = (at as u64) << WORD_BITS.trailing_zeros()
+                        | u64::from(taken.trailing_ones());
+                    if r >= self.count {
+                        // Only the last word's tail is past the end.
+                        break;
+                    }
+                    return Some((r, recovering));
                 }
-                w = at + 1;
+                next = self.sync.first_not_full(at + 1);
             }
         }
         self.sync_search.store(self.count, Ordering::Relaxed);
@@ -549,17 +535,27 @@ impl<S: Deref<Target = [AtomicU64]>> Regions<S> {
         if region >= self.count {
             return;
         }
-        self.recovering.clear_unshared(region);
-        let flipped = if in_sync {
-            !self.sync.set_unshared(region)
-        } else {
-            self.sync.clear_unshared(region)
+        let w = (region / WORD_BITS) as usize;
+        let bit = 1u64 << (region % WORD_BITS);
+        let (Some(recovering), Some(sync)) = (self.recovering.word_ref(w), self.sync.word_ref(w))
+        else {
+            return;
         };
-        if flipped {
+        // One writer: plain loads and stores, as C's `__clear_bit` and
+        // `__set_bit`.
+        recovering.store(recovering.load(Ordering::Relaxed) & !bit, Ordering::Relaxed);
+        let old = sync.load(Ordering::Relaxed);
+        let new = if in_sync { old | bit } else { old & !bit };
+        if new != old {
+            sync.store(new, Ordering::Relaxed);
             // Saturating: a caller that broke the one-writer rule gets a
             // wrong count, never a wrapped one.
             let n = self.sync_count.load(Ordering::Relaxed);
-            let n = if in_sync { n + 1 } else { n.saturating_sub(1) };
+            let n = if in_sync {
+                n.saturating_add(1)
+            } else {
+                n.saturating_sub(1)
+            };
             self.sync_count.store(n, Ordering::Relaxed);
         }
     }
