@@ -27,7 +27,7 @@ fast) name=bench ;;
 hdd | sata | nvme) name=bench-legs-$legs ;;
 *) die "BENCH_LEGS=$legs: expected fast, hdd, sata or nvme" ;;
 esac
-# Runs per turn: the userspace log, 4 per profile, 4 with the core log.
+# Runs per turn: 4 with the core log (first), the userspace log, 4 per profile.
 total=$((2 * rounds * (1 + 4 * $(wc -w <<<"$profiles") + 4)))
 log "legs: $legs; $total runs of ${BENCH_SECONDS:-10} s; the whole bench takes about $((total * (${BENCH_SECONDS:-10} + 3) / 60 + 2)) minutes"
 {

@@ -150,7 +150,10 @@ impl<S: Deref<Target = [AtomicU64]>> Bitmap<S> {
         // invariant), and a word past the end reads as zero: one bounds
         // check for both, the cost of C's unchecked `test_bit`.
         let (w, mask) = Self::locate(i);
-        self.word(w) & mask != 0
+        match self.words.get(w) {
+            Some(word) => word.load(Ordering::Relaxed) & mask != 0,
+            None => false,
+        }
     }
 
     /// Sets bit `i`; returns whether it was set before. Ignored (returns
